@@ -1,0 +1,85 @@
+"""RFC 3339 timestamps -> Splunk event times, on the hot path.
+
+The API sends `timestamp` with an offset (`Z`, `+05:30`) and a fraction of up
+to nine digits. Splunk keeps microseconds, so the event time is built as text
+from the integer epoch second and the first six fraction digits: no float
+rounding, and the whole-second part is computed once per distinct second.
+"""
+
+import calendar
+import re
+import time
+
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?:([Zz])|([+-])(\d\d):?(\d\d))\Z"
+)
+_second_cache = {}
+_CACHE_LIMIT = 100_000
+
+
+def parse(ts):
+    """Return (epoch_seconds, fraction_digits) for an RFC 3339 string.
+
+    fraction_digits is the text after the decimal point ('' when absent).
+    Raises ValueError for anything else.
+    """
+    if not isinstance(ts, str):
+        raise ValueError(f"timestamp is not a string: {ts!r}")
+    # Fast path: "YYYY-MM-DDTHH:MM:SS" + optional ".fff…" + "Z"
+    if len(ts) >= 20 and ts[-1] == "Z" and ts[10] == "T":
+        head = ts[:19]
+        secs = _second_cache.get(head)
+        if secs is not None:
+            rest = ts[19:-1]
+            if not rest:
+                return secs, ""
+            if rest[0] == "." and rest[1:].isdigit():
+                return secs, rest[1:]
+    m = _RFC3339.match(ts)
+    if m is None:
+        raise ValueError(f"not an RFC 3339 timestamp: {ts!r}")
+    year, month, day, hour, minute, second = (int(g) for g in m.group(1, 2, 3, 4, 5, 6))
+    if not (1 <= month <= 12 and 1 <= day <= 31 and hour <= 23 and minute <= 59 and second <= 60):
+        raise ValueError(f"timestamp out of range: {ts!r}")
+    secs = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
+    if m.group(8):
+        if len(_second_cache) >= _CACHE_LIMIT:
+            _second_cache.clear()
+        _second_cache[ts[:19]] = secs
+    else:
+        offset = int(m.group(10)) * 3600 + int(m.group(11)) * 60
+        secs = secs - offset if m.group(9) == "+" else secs + offset
+    return secs, m.group(7) or ""
+
+
+def splunk_time(ts):
+    """The <time> text for an item timestamp: '1709565129.418272', or None."""
+    try:
+        secs, frac = parse(ts)
+    except ValueError:
+        return None
+    if frac:
+        return "%d.%s" % (secs, frac[:6])
+    return "%d" % secs
+
+
+def second_of(ts):
+    """The whole epoch second of a timestamp (ValueError if unparsable)."""
+    return parse(ts)[0]
+
+
+def format_rfc3339(epoch_seconds):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(epoch_seconds)))
+
+
+def parse_user_time(value):
+    """Parse an admin-entered start time: RFC 3339, or a date 'YYYY-MM-DD' (UTC)."""
+    value = (value or "").strip()
+    if re.fullmatch(r"\d{4}-\d\d-\d\d", value):
+        value += "T00:00:00Z"
+    try:
+        return second_of(value)
+    except ValueError:
+        raise ValueError(
+            f"start time '{value}' is not valid; use RFC 3339 like 2026-01-31T00:00:00Z or a date like 2026-01-31"
+        ) from None

@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""Troubleshooting CLI of the 1Password Events add-on.
+
+Run from the add-on's directory, e.g.
+    OP_EVENTS_TOKEN=... python3 bin/onepassword_events_cli.py check
+    OP_EVENTS_TOKEN=... python3 bin/onepassword_events_cli.py fetch --state-dir /tmp/op --format jsonl
+
+The token comes from $OP_EVENTS_TOKEN or the first line of stdin, never from
+the command line (argv is visible to every user of the host). Events go to
+stdout, logs and errors to stderr.
+"""
+
+import os
+import sys
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_LIB = os.path.join(os.path.dirname(_HERE), "lib")
+if os.path.isdir(_LIB) and _LIB not in sys.path:
+    sys.path.insert(0, _LIB)
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+import signal  # noqa: E402
+
+EXIT_OK = 0
+EXIT_API_ERROR = 1
+EXIT_USAGE = 2
+
+TOKEN_ENV = "OP_EVENTS_TOKEN"
+
+
+def _read_token():
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if not token and not sys.stdin.isatty():
+        token = sys.stdin.readline().strip()
+    return token
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog="onepassword_events_cli.py",
+        description=f"Check a 1Password Events Reporting token or fetch events. Token: ${TOKEN_ENV} or stdin.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def connection(p):
+        where = p.add_mutually_exclusive_group()
+        where.add_argument("--base-url", help="Events API base URL (https; http only on loopback)")
+        where.add_argument("--region", help="com, ent, ca, eu or an events host (default: from the token)")
+        p.add_argument("--ca-bundle", help="PEM file of CA certificates to trust")
+        p.add_argument("--no-verify-tls", action="store_true", help="do not verify the server certificate")
+        p.add_argument("--proxy", help="proxy URL, e.g. http://proxy:3128 or socks5h://proxy:1080")
+        p.add_argument("--verbose", "-v", action="store_true", help="log requests and retries to stderr")
+
+    connection(sub.add_parser("check", help="verify the token and print what it grants (one JSON object)"))
+    fetch = sub.add_parser("fetch", help="fetch events until every stream is caught up")
+    connection(fetch)
+    fetch.add_argument("--event-types", default="", help="comma-separated: signinattempts,itemusages,auditevents "
+                       "(default: all the token grants)")
+    fetch.add_argument("--start-time", default="", help="RFC 3339 start for streams without a checkpoint (default: 30 days back)")
+    fetch.add_argument("--limit", default="1000", help="page size, 1-1000 (default 1000)")
+    fetch.add_argument("--state-dir", help="directory of checkpoint files; a second run continues where this one stopped")
+    fetch.add_argument("--format", choices=("jsonl", "splunk-xml"), default="jsonl")
+    fetch.add_argument("--input-name", default="cli", help="checkpoint and stanza name (default: cli)")
+    fetch.add_argument("--account-name", default="cli", help="account name recorded in checkpoints and the source field")
+    fetch.add_argument("--index", default="default", help="index written in --format splunk-xml")
+    return parser
+
+
+def _account(args, token):
+    if args.base_url:
+        region, custom = "custom", args.base_url
+    else:
+        region, custom = args.region or "auto", None
+    return {
+        "token": token,
+        "region": region,
+        "custom_url": custom,
+        "verify_tls": "0" if args.no_verify_tls else "1",
+        "ca_bundle": args.ca_bundle,
+    }
+
+
+def _fail(message, code):
+    sys.stderr.write(f"error: {message}\n")
+    return code
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s level=%(levelname)s %(message)s",
+    )
+    logger = logging.getLogger("onepassword_events_cli")
+    token = _read_token()
+    if not token:
+        return _fail(f"no token: set ${TOKEN_ENV} or pipe the token on stdin", EXIT_USAGE)
+
+    from onepassword_events import runner
+    from onepassword_events.errors import ConfigurationError, EventsApiError
+
+    try:
+        if args.command == "check":
+            info = runner.check_account(_account(args, token), proxy_url=args.proxy, logger=logger)
+            print(json.dumps({k: info[k] for k in ("features", "account_uuid", "issued_at", "host")}))
+            return EXIT_OK
+        return _fetch(args, token, logger)
+    except ConfigurationError as exc:
+        return _fail(f"[{exc.category}] {exc.message}", EXIT_USAGE)
+    except EventsApiError as exc:
+        return _fail(f"[{exc.category}] {exc.message}", EXIT_API_ERROR)
+    except Exception as exc:  # noqa: BLE001 - one clear line, not a traceback
+        text = str(exc).replace(token, "***")
+        return _fail(f"{type(exc).__name__}: {text}", EXIT_API_ERROR)
+
+
+def _fetch(args, token, logger):
+    from onepassword_events import runner
+    from onepassword_events.checkpoint import FileCheckpointStore, MemoryCheckpointStore
+    from onepassword_events.errors import ConfigurationError
+    from onepassword_events.sinks import JsonLinesSink, SplunkXmlSink
+
+    try:
+        start_time = runner.parse_start_time(args.start_time)
+        limit = runner.parse_page_size(args.limit)
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
+    store = FileCheckpointStore(args.state_dir) if args.state_dir else MemoryCheckpointStore()
+    if args.format == "jsonl":
+        sink = JsonLinesSink(sys.stdout)
+    else:
+        sink = SplunkXmlSink(
+            sys.stdout, index=args.index, source=f"1password:{args.account_name}",
+            stanza=f"onepassword_events://{args.input_name}",
+        )
+    client = runner.build_client(_account(args, token), proxy_url=args.proxy, logger=logger)
+    with client:
+        collector, refused = runner.build_collector(
+            client, store, sink, args.input_name, args.account_name, args.event_types, start_time, limit,
+            logger=logger, stop_requested=lambda: bool(stopping),
+        )
+        runs = collector.run()
+    sink.close()
+    for run in runs:
+        logger.info("event=stream_summary stream=%s status=%s events=%d pages=%d", run.stream.name, run.status,
+                    run.events, run.pages)
+    failures = [f"{name}: the token does not grant this event type" for name in refused]
+    failures += [f"{r.stream.name}: [{r.error.category}] {r.error.message}" for r in runs if r.error is not None]
+    if failures:
+        for failure in failures:
+            sys.stderr.write(f"error: {failure}\n")
+        return EXIT_API_ERROR
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

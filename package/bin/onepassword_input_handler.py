@@ -1,0 +1,36 @@
+"""REST handler of the "1Password events" input: deleting an input deletes its checkpoints.
+
+Without this, an input re-created under the same name would silently resume
+from the old cursor instead of its start time.
+"""
+
+import import_declare_test  # noqa: F401
+
+from splunktaucclib.rest_handler.admin_external import AdminExternalHandler
+
+import onepassword_splunk as splunk_edge
+from onepassword_events.checkpoint import checkpoint_key
+from onepassword_events.streams import STREAM_NAMES
+
+
+class InputCheckpointHandler(AdminExternalHandler):
+    def handleRemove(self, confInfo):
+        input_name = str(self.callerArgs.id)
+        delete_checkpoints(self.getSessionKey(), input_name)
+        AdminExternalHandler.handleRemove(self, confInfo)
+
+
+def delete_checkpoints(session_key, input_name, store=None):
+    from solnlib import log
+
+    logger = splunk_edge.logger_for_input(input_name)
+    store = store or splunk_edge.checkpoint_store(session_key)
+    for stream_name in STREAM_NAMES:
+        key = checkpoint_key(input_name, stream_name)
+        try:
+            store.delete(key)
+        except Exception as exc:  # a missing record must not block the removal
+            log.log_exception(logger, exc, "Checkpoint Error", full_msg=False,
+                              msg_before=f"event=checkpoint_delete_failed key={key}")
+        else:
+            logger.info("event=checkpoint_deleted key=%s", key)

@@ -1,0 +1,54 @@
+"""The Splunk edge: read the add-on's configuration and checkpoints from splunkd.
+
+Thin on purpose: everything here is a call into solnlib, so the collector core
+stays testable without Splunk and these few functions are swapped in tests.
+"""
+
+from onepassword_events import ADDON_NAME
+
+REST_ROOT = "ta_1password_events"
+ACCOUNT_CONF = f"{REST_ROOT}_account"
+SETTINGS_CONF = f"{REST_ROOT}_settings"
+CHECKPOINT_COLLECTION = f"{REST_ROOT}_checkpoints"
+INPUT_SCHEME = "onepassword_events"
+
+
+def logger_for_input(input_name):
+    from solnlib import log
+
+    return log.Logs().get_logger(f"{REST_ROOT}_{input_name}")
+
+
+def read_account(session_key, account_name):
+    """The account stanza with its token decrypted, or None if it does not exist."""
+    from solnlib import conf_manager
+
+    manager = conf_manager.ConfManager(
+        session_key, ADDON_NAME, realm=f"__REST_CREDENTIAL__#{ADDON_NAME}#configs/conf-{ACCOUNT_CONF}"
+    )
+    try:
+        return manager.get_conf(ACCOUNT_CONF).get(account_name)
+    except conf_manager.ConfStanzaNotExistException:
+        return None
+
+
+def read_proxy(session_key, logger):
+    """The Proxy tab's stanza ({} when it was never saved)."""
+    from solnlib import conf_manager
+
+    try:
+        return conf_manager.get_proxy_dict(logger, session_key, ADDON_NAME, SETTINGS_CONF)
+    except conf_manager.ConfStanzaNotExistException:
+        return {}
+
+
+def read_log_level(session_key, logger):
+    from solnlib import conf_manager
+
+    return conf_manager.get_log_level(logger=logger, session_key=session_key, app_name=ADDON_NAME, conf_name=SETTINGS_CONF)
+
+
+def checkpoint_store(session_key):
+    from onepassword_events.checkpoint import KVStoreCheckpointStore
+
+    return KVStoreCheckpointStore(CHECKPOINT_COLLECTION, session_key, ADDON_NAME)

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Build the installable add-on package: dist/TA-1password-events-<version>.tar.gz
+#
+#   ./ucc_build.sh                  build, package, AppInspect (cloud precert) gate
+#   ./ucc_build.sh --skip-appinspect  build and package only (used by the tests)
+#
+# Works on a fresh clone: makes its own virtualenv (.venv) from requirements.txt.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+ADDON=TA-1password-events
+RUN_APPINSPECT=1
+for arg in "$@"; do
+  case "$arg" in
+    --skip-appinspect) RUN_APPINSPECT=0 ;;
+    *) echo "usage: $0 [--skip-appinspect]" >&2; exit 2 ;;
+  esac
+done
+
+VENV="${VENV:-.venv}"
+PYTHON="${PYTHON:-python3}"
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PYTHON" -m venv "$VENV"
+fi
+if ! cmp -s requirements.txt "$VENV/.requirements.installed" 2>/dev/null; then
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.txt
+  cp requirements.txt "$VENV/.requirements.installed"
+fi
+
+VERSION=$("$VENV/bin/python" -c 'import json; print(json.load(open("globalConfig.json"))["meta"]["version"])')
+echo "== building $ADDON $VERSION"
+rm -rf output
+# ucc-gen upgrades pip to the newest release unless told otherwise, and pip 26
+# breaks its `pip show --version` call. charset-normalizer is built from source
+# so no mypyc-compiled .so lands in lib/ (a custom flag string replaces the
+# default flags, hence the repetition).
+"$VENV/bin/ucc-gen" build --source package --ta-version "$VERSION" \
+  --pip-version 25.0.1 \
+  --pip-custom-flag="--no-binary=charset-normalizer --no-compile --prefer-binary --ignore-installed"
+
+OUT="output/$ADDON"
+find "$OUT" -name '__pycache__' -type d -prune -exec rm -rf {} +
+find "$OUT" \( -name '*.pyc' -o -name '*.pyo' \) -delete
+rm -rf "$OUT/lib/bin"   # console scripts of vendored packages: not used, not portable
+
+compiled=$(find "$OUT/lib" -type f \( -name '*.so' -o -name '*.pyd' -o -name '*.dll' -o -name '*.dylib' \) || true)
+if [ -n "$compiled" ]; then
+  echo "FAIL: compiled files in lib/ (the package must be pure Python for Splunk Cloud, x86_64 and aarch64):" >&2
+  echo "$compiled" >&2
+  exit 1
+fi
+
+chmod -R u+rw,go-w,a+rX output
+mkdir -p dist
+rm -f "dist/$ADDON-$VERSION.tar.gz"
+"$VENV/bin/ucc-gen" package --path "$OUT" -o dist
+PACKAGE=$(ls dist/"$ADDON"-"$VERSION"*.tar.gz | head -1)
+echo "== package: $PACKAGE"
+
+if [ "$RUN_APPINSPECT" = 1 ]; then
+  REPORT=dist/appinspect-report.json
+  echo "== AppInspect (precert, cloud)"
+  "$VENV/bin/splunk-appinspect" inspect "$PACKAGE" --mode precert --included-tags cloud \
+    --output-file "$REPORT" --data-format json >/dev/null
+  "$VENV/bin/python" tools/appinspect_gate.py "$REPORT"
+fi
