@@ -17,15 +17,7 @@ for arg in "$@"; do
   esac
 done
 
-VENV="${VENV:-.venv}"
-PYTHON="${PYTHON:-python3}"
-if [ ! -x "$VENV/bin/python" ]; then
-  "$PYTHON" -m venv "$VENV"
-fi
-if ! cmp -s requirements.txt "$VENV/.requirements.installed" 2>/dev/null; then
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.txt
-  cp requirements.txt "$VENV/.requirements.installed"
-fi
+. tools/ensure_venv.sh
 
 VERSION=$("$VENV/bin/python" -c 'import json; print(json.load(open("globalConfig.json"))["meta"]["version"])')
 echo "== building $ADDON $VERSION"

@@ -17,7 +17,8 @@ def _escape_text(text):
 
 
 def _escape_attr(text):
-    return _escape_text(text).replace('"', "&quot;").replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#09;")
+    text = _escape_text(text).replace('"', "&quot;").replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#09;")
+    return text.encode("ascii", "xmlcharrefreplace").decode("ascii")
 
 
 class SplunkXmlSink:
@@ -34,7 +35,8 @@ class SplunkXmlSink:
         self._writer = writer  # a splunklib EventWriter sharing `out`, if any
         self._header_written = False
         self._tails = {}
-        self._head = '<event stanza="%s" unbroken="0">' % _escape_attr(stanza) if stanza else '<event unbroken="0">'
+        # unbroken="1" + <done />, as splunklib writes: each item is one whole event
+        self._head = '<event stanza="%s" unbroken="1">' % _escape_attr(stanza) if stanza else '<event unbroken="1">'
         self._index = index
         self._host = host
         self._source = source
@@ -51,7 +53,8 @@ class SplunkXmlSink:
             parts = []
             for tag, value in (("source", self._source), ("sourcetype", sourcetype), ("index", self._index), ("host", self._host)):
                 if value:
-                    parts.append("<%s>%s</%s>" % (tag, _escape_text(value), tag))
+                    text = _escape_text(value).encode("ascii", "xmlcharrefreplace").decode("ascii")
+                    parts.append("<%s>%s</%s>" % (tag, text, tag))
             tail = self._tails[sourcetype] = "".join(parts) + "<data>"
         return tail
 
@@ -78,10 +81,13 @@ class SplunkXmlSink:
         for raw, time_text in events:
             if "&" in raw or "<" in raw or ">" in raw:
                 raw = _escape_text(raw)
+            if not raw.isascii():
+                # as ElementTree does: ASCII output survives any stdout encoding
+                raw = raw.encode("ascii", "xmlcharrefreplace").decode("ascii")
             if time_text is None:
-                append(untimed + raw + "</data></event>")
+                append(untimed + raw + "</data><done /></event>")
             else:
-                append(timed + time_text + between + raw + "</data></event>")
+                append(timed + time_text + between + raw + "</data><done /></event>")
         self._out.write("".join(chunks))
         self._out.flush()
         return len(events)

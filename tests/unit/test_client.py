@@ -1,0 +1,217 @@
+import json
+
+import pytest
+import requests
+import responses
+
+from onepassword_events import USER_AGENT
+from onepassword_events.client import EventsApiClient, RetryPolicy
+from onepassword_events.errors import (
+    AuthError,
+    BadRequestError,
+    ConfigurationError,
+    FeatureNotGrantedError,
+    MalformedResponseError,
+    ProxyError,
+    RateLimitError,
+    ServerError,
+    TlsError,
+    TransportError,
+)
+from helpers.tokens import make_token
+
+BASE = "https://events.1password.com"
+URL = BASE + "/api/v2/signinattempts"
+TOKEN = make_token()
+GOOD_PAGE = json.dumps({"cursor": "next", "has_more": False, "items": [{"uuid": "U1"}]})
+
+
+class Sleeps(list):
+    def __call__(self, seconds):
+        self.append(seconds)
+
+
+def client(sleeps=None, **kwargs):
+    return EventsApiClient(BASE, TOKEN, sleep=sleeps if sleeps is not None else Sleeps(), **kwargs)
+
+
+@responses.activate
+def test_sends_bearer_token_json_body_and_user_agent():
+    responses.add(responses.POST, URL, body=GOOD_PAGE)
+    page = client().fetch_page("/api/v2/signinattempts", {"limit": 1000, "start_time": "2026-01-01T00:00:00Z"})
+    sent = responses.calls[0].request
+    assert sent.headers["Authorization"] == "Bearer " + TOKEN
+    assert sent.headers["Content-Type"] == "application/json"
+    assert sent.headers["User-Agent"] == USER_AGENT and "TA-1password-events/" in USER_AGENT
+    assert json.loads(sent.body) == {"limit": 1000, "start_time": "2026-01-01T00:00:00Z"}
+    assert page.items == [('{"uuid": "U1"}', {"uuid": "U1"})]
+
+
+@responses.activate
+def test_one_keep_alive_session_serves_every_request():
+    responses.add(responses.POST, URL, body=GOOD_PAGE)
+    api = client()
+    session = api._session
+    for _ in range(3):
+        api.fetch_page("/api/v2/signinattempts", {"cursor": "x"})
+    assert api._session is session and api.requests_made == 3
+
+
+@responses.activate
+def test_introspect_v2():
+    responses.add(responses.GET, BASE + "/api/v2/auth/introspect",
+                  json={"uuid": "T", "issued_at": "2026-01-01T00:00:00Z", "features": ["auditevents"], "account_uuid": "ACC"})
+    assert client().introspect() == {"features": ["auditevents"], "account_uuid": "ACC",
+                                     "issued_at": "2026-01-01T00:00:00Z", "uuid": "T"}
+
+
+@responses.activate
+def test_introspect_falls_back_to_the_v1_shape():
+    responses.add(responses.GET, BASE + "/api/v2/auth/introspect", status=404, body="404 page not found")
+    responses.add(responses.GET, BASE + "/api/auth/introspect",
+                  json={"UUID": "T", "IssuedAt": "2026-01-01T00:00:00Z", "Features": ["itemusages"]})
+    info = client().introspect()
+    assert info["features"] == ["itemusages"] and info["uuid"] == "T" and info["account_uuid"] is None
+
+
+def test_granted_features_come_from_the_token_without_a_request():
+    api = EventsApiClient(BASE, make_token(features=["signinattempts"]))
+    with responses.RequestsMock() as rsps:  # any request would fail: none registered
+        assert api.granted_features() == ["signinattempts"]
+        assert len(rsps.calls) == 0
+
+
+@pytest.mark.parametrize(
+    "status, body, error, words",
+    [
+        (401, '{"Error":{"Message":"Unauthorized"}}', AuthError, ["invalid, expired or revoked", "Unauthorized"]),
+        (400, '{"Error":{"Message":"Bad Request"}}', BadRequestError, ["HTTP 400", "Bad Request"]),
+        (400, '{"status":400,"message":"invalid cursor"}', BadRequestError, ["invalid cursor"]),
+        (403, '{"status":403,"message":"forbidden feature"}', FeatureNotGrantedError, ["forbidden feature"]),
+        (404, "404 page not found", ConfigurationError, ["404 page not found", "region"]),
+    ],
+)
+@responses.activate
+def test_errors_that_must_not_be_retried(status, body, error, words):
+    responses.add(responses.POST, URL, status=status, body=body)
+    sleeps = Sleeps()
+    with pytest.raises(error) as caught:
+        client(sleeps).fetch_page("/api/v2/signinattempts", {"cursor": "x"})
+    assert len(responses.calls) == 1 and sleeps == []
+    for word in words:
+        assert word in caught.value.message
+    assert TOKEN not in str(caught.value)
+
+
+@responses.activate
+def test_429_honours_retry_after_then_succeeds():
+    responses.add(responses.POST, URL, status=429, headers={"Retry-After": "7"}, body="")
+    responses.add(responses.POST, URL, body=GOOD_PAGE)
+    sleeps = Sleeps()
+    page = client(sleeps).fetch_page("/api/v2/signinattempts", {"cursor": "x"})
+    assert page.cursor == "next"
+    assert len(sleeps) == 1 and 7 <= sleeps[0] <= 7.5
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+@responses.activate
+def test_server_errors_back_off_exponentially_with_jitter(status):
+    for _ in range(4):
+        responses.add(responses.POST, URL, status=status, body="<html><h1>oops</h1></html>")
+    responses.add(responses.POST, URL, body=GOOD_PAGE)
+    sleeps = Sleeps()
+    client(sleeps, retry=RetryPolicy(base_delay=1, max_delay=60)).fetch_page("/api/v2/signinattempts", {"cursor": "x"})
+    assert len(sleeps) == 4
+    for attempt, delay in enumerate(sleeps):
+        assert 2 ** attempt / 2 <= delay <= 2 ** attempt
+
+
+@responses.activate
+def test_gives_up_within_the_time_budget_with_the_last_error():
+    responses.add(responses.POST, URL, status=503, body='{"status":503,"message":"maintenance"}')
+    sleeps = Sleeps()
+    with pytest.raises(ServerError) as caught:
+        client(sleeps, retry=RetryPolicy(budget=10, base_delay=1, max_delay=60)).fetch_page("/api/v2/signinattempts", {})
+    assert sum(sleeps) <= 10
+    assert "maintenance" in caught.value.message and "gave up after" in caught.value.message
+
+
+@responses.activate
+def test_retry_after_longer_than_the_budget_gives_up_at_once():
+    responses.add(responses.POST, URL, status=429, headers={"Retry-After": "3600"})
+    sleeps = Sleeps()
+    with pytest.raises(RateLimitError):
+        client(sleeps, retry=RetryPolicy(budget=60)).fetch_page("/api/v2/signinattempts", {})
+    assert sleeps == []
+
+
+@responses.activate
+def test_malformed_200_is_retried_and_never_returned_half():
+    responses.add(responses.POST, URL, body='{"cursor":"c","has_more":true,"items":[{"uuid":"U1"},{"uu')
+    responses.add(responses.POST, URL, body="<html>proxy error page</html>")
+    responses.add(responses.POST, URL, body=GOOD_PAGE)
+    page = client().fetch_page("/api/v2/signinattempts", {"cursor": "x"})
+    assert [obj["uuid"] for _, obj in page.items] == ["U1"] and len(responses.calls) == 3
+
+
+@responses.activate
+def test_malformed_200_that_never_heals_is_a_categorized_error():
+    responses.add(responses.POST, URL, body="not json")
+    with pytest.raises(MalformedResponseError) as caught:
+        client(retry=RetryPolicy(max_attempts=3)).fetch_page("/api/v2/signinattempts", {})
+    assert caught.value.category == "malformed_response" and len(responses.calls) == 3
+
+
+@pytest.mark.parametrize(
+    "exception, error, words",
+    [
+        (requests.exceptions.SSLError("certificate verify failed: self signed certificate"), TlsError, ["TLS", "CA bundle"]),
+        (requests.exceptions.ProxyError("Cannot connect to proxy"), ProxyError, ["proxy"]),
+        (requests.exceptions.ConnectTimeout("connect timeout"), TransportError, ["timed out connecting"]),
+        (requests.exceptions.ReadTimeout("read timeout"), TransportError, ["did not answer within"]),
+        (requests.exceptions.ConnectionError("Connection reset by peer"), TransportError, ["cannot reach", "reset"]),
+    ],
+)
+@responses.activate
+def test_transport_failures_are_categorized(exception, error, words):
+    responses.add(responses.POST, URL, body=exception)
+    with pytest.raises(error) as caught:
+        client(retry=RetryPolicy(max_attempts=2)).fetch_page("/api/v2/signinattempts", {})
+    for word in words:
+        assert word in caught.value.message
+    expected_calls = 2 if error.retryable else 1
+    assert len(responses.calls) == expected_calls
+
+
+@responses.activate
+def test_proxy_credentials_never_appear_in_errors():
+    proxy = "http://ops%40corp:s3cr%3At@proxy.corp:3128"
+    responses.add(responses.POST, URL, body=requests.exceptions.ProxyError(
+        f"Cannot connect to proxy {proxy} (ops@corp:s3cr:t)"))
+    with pytest.raises(ProxyError) as caught:
+        client(proxy_url=proxy, retry=RetryPolicy(max_attempts=1)).fetch_page("/api/v2/signinattempts", {})
+    assert "s3cr" not in caught.value.message and "***" in caught.value.message
+
+
+@responses.activate
+def test_environment_proxies_and_netrc_are_ignored(monkeypatch, tmp_path):
+    netrc = tmp_path / ".netrc"
+    netrc.write_text("machine events.1password.com login someone password other\n")
+    monkeypatch.setenv("NETRC", str(netrc))
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    responses.add(responses.POST, URL, body=GOOD_PAGE)
+    client().fetch_page("/api/v2/signinattempts", {})
+    assert responses.calls[0].request.headers["Authorization"] == "Bearer " + TOKEN
+
+
+def test_tls_settings_reach_the_session(tmp_path):
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("")
+    assert EventsApiClient(BASE, TOKEN)._session.verify is True
+    assert EventsApiClient(BASE, TOKEN, ca_bundle=str(bundle))._session.verify == str(bundle)
+    assert EventsApiClient(BASE, TOKEN, verify_tls=False)._session.verify is False
+
+
+def test_refuses_to_start_without_a_token():
+    with pytest.raises(ConfigurationError):
+        EventsApiClient(BASE, "")

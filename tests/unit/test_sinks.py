@@ -1,0 +1,71 @@
+import io
+
+from splunklib.modularinput import Event, EventWriter
+
+from onepassword_events.sinks import JsonLinesSink, SplunkXmlSink
+from onepassword_events.streams import STREAMS
+
+SIGNIN = STREAMS["signinattempts"]
+AUDIT = STREAMS["auditevents"]
+EVENTS = [
+    ('{"uuid":"A","timestamp":"2026-03-04T15:12:09.418Z","name":"Zoë <&> \\"q\\""}', "1772637129.418"),
+    ('{"uuid":"B","note":"]]> and </data>","emoji":"\U0001F511 鍵"}', None),
+]
+
+
+def test_xml_stream_is_exactly_what_splunklib_writes():
+    fields = dict(index="op_index", source="1password:acme", stanza="onepassword_events://acme & \"co\" é")
+    ours = io.StringIO()
+    sink = SplunkXmlSink(ours, index=fields["index"], source=fields["source"], stanza=fields["stanza"])
+    sink.write_page(SIGNIN, EVENTS[:1])
+    sink.write_page(AUDIT, EVENTS[1:])
+    sink.close()
+    out = io.StringIO()
+    writer = EventWriter(output=out)
+    writer.write_event(Event(data=EVENTS[0][0], time=EVENTS[0][1], sourcetype=SIGNIN.sourcetype, **fields))
+    writer.write_event(Event(data=EVENTS[1][0], time=None, sourcetype=AUDIT.sourcetype, **fields))
+    writer.close()
+    assert ours.getvalue() == out.getvalue()
+
+
+def test_shares_the_stream_with_a_splunklib_event_writer():
+    out = io.StringIO()
+    writer = EventWriter(output=out)
+    sink = SplunkXmlSink.for_event_writer(writer, index="main")
+    sink.write_page(SIGNIN, EVENTS[:1])
+    writer.write_event(Event(data="other", sourcetype="x"))
+    sink.write_page(SIGNIN, EVENTS[1:])
+    sink.close()
+    text = out.getvalue()
+    assert text.startswith("<stream>") and text.endswith("</stream>") and text.count("<stream>") == 1
+
+
+def test_nothing_is_written_for_an_empty_page():
+    out = io.StringIO()
+    sink = SplunkXmlSink(out)
+    assert sink.write_page(SIGNIN, []) == 0
+    sink.close()
+    assert out.getvalue() == ""
+
+
+def test_each_page_is_flushed_as_one_write():
+    class Recorder(io.StringIO):
+        writes = 0
+        flushes = 0
+
+        def write(self, text):
+            Recorder.writes += 1
+            return super().write(text)
+
+        def flush(self):
+            Recorder.flushes += 1
+
+    out = Recorder()
+    SplunkXmlSink(out).write_page(SIGNIN, EVENTS * 50)
+    assert Recorder.writes == 2 and Recorder.flushes == 1  # "<stream>" then the page
+
+
+def test_json_lines_are_the_raw_items():
+    out = io.StringIO()
+    JsonLinesSink(out).write_page(SIGNIN, EVENTS)
+    assert out.getvalue().splitlines() == [raw for raw, _ in EVENTS]
