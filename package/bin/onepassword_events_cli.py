@@ -55,9 +55,16 @@ def _parser():
         p.add_argument("--proxy", help="proxy URL, e.g. http://proxy:3128 or socks5h://proxy:1080")
         p.add_argument("--verbose", "-v", action="store_true", help="log requests and retries to stderr")
 
-    connection(sub.add_parser("check", help="verify the token and print what it grants (one JSON object)"))
+    def retry_budget(p, default):
+        p.add_argument("--retry-budget", type=float, default=default, metavar="SECONDS",
+                       help=f"time one request may spend retrying 429/5xx/network errors (default {default:g})")
+
+    check = sub.add_parser("check", help="verify the token and print what it grants (one JSON object)")
+    connection(check)
+    retry_budget(check, 20)
     fetch = sub.add_parser("fetch", help="fetch events until every stream is caught up")
     connection(fetch)
+    retry_budget(fetch, 300)
     fetch.add_argument("--event-types", default="", help="comma-separated: signinattempts,itemusages,auditevents "
                        "(default: all the token grants)")
     fetch.add_argument("--start-time", default="", help="RFC 3339 start for streams without a checkpoint (default: 30 days back)")
@@ -93,7 +100,8 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     logging.basicConfig(
         stream=sys.stderr,
-        level=logging.INFO if args.verbose else logging.WARNING,
+        # check answers in one line; fetch also warns about resets, clamps and retries
+        level=logging.INFO if args.verbose else (logging.ERROR if args.command == "check" else logging.WARNING),
         format="%(asctime)s level=%(levelname)s %(message)s",
     )
     logger = logging.getLogger("onepassword_events_cli")
@@ -102,11 +110,13 @@ def main(argv=None):
         return _fail(f"no token: set ${TOKEN_ENV} or pipe the token on stdin", EXIT_USAGE)
 
     from onepassword_events import runner
+    from onepassword_events.client import RetryPolicy
     from onepassword_events.errors import ConfigurationError, EventsApiError
 
     try:
         if args.command == "check":
-            info = runner.check_account(_account(args, token), proxy_url=args.proxy, logger=logger)
+            info = runner.check_account(_account(args, token), proxy_url=args.proxy, logger=logger,
+                                        retry=RetryPolicy(budget=args.retry_budget))
             print(json.dumps({k: info[k] for k in ("features", "account_uuid", "issued_at", "host")}))
             return EXIT_OK
         return _fetch(args, token, logger)
@@ -122,6 +132,7 @@ def main(argv=None):
 def _fetch(args, token, logger):
     from onepassword_events import runner
     from onepassword_events.checkpoint import FileCheckpointStore, MemoryCheckpointStore
+    from onepassword_events.client import RetryPolicy
     from onepassword_events.errors import ConfigurationError
     from onepassword_events.sinks import JsonLinesSink, SplunkXmlSink
 
@@ -134,13 +145,16 @@ def _fetch(args, token, logger):
     signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
     store = FileCheckpointStore(args.state_dir) if args.state_dir else MemoryCheckpointStore()
     if args.format == "jsonl":
+        if hasattr(sys.stdout, "reconfigure"):
+            sys.stdout.reconfigure(encoding="utf-8")  # items are UTF-8 JSON whatever the locale
         sink = JsonLinesSink(sys.stdout)
     else:
         sink = SplunkXmlSink(
             sys.stdout, index=args.index, source=f"1password:{args.account_name}",
-            stanza=f"onepassword_events://{args.input_name}",
+            stanza=f"onepassword://{args.input_name}",
         )
-    client = runner.build_client(_account(args, token), proxy_url=args.proxy, logger=logger)
+    client = runner.build_client(_account(args, token), proxy_url=args.proxy, logger=logger,
+                                 retry=RetryPolicy(budget=args.retry_budget))
     with client:
         collector, refused = runner.build_collector(
             client, store, sink, args.input_name, args.account_name, args.event_types, start_time, limit,

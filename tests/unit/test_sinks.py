@@ -14,7 +14,7 @@ EVENTS = [
 
 
 def test_xml_stream_is_exactly_what_splunklib_writes():
-    fields = dict(index="op_index", source="1password:acme", stanza="onepassword_events://acme & \"co\" é")
+    fields = dict(index="op_index", source="1password:acme", stanza="onepassword://acme & \"co\" é")
     ours = io.StringIO()
     sink = SplunkXmlSink(ours, index=fields["index"], source=fields["source"], stanza=fields["stanza"])
     sink.write_page(SIGNIN, EVENTS[:1])

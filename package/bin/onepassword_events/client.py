@@ -34,6 +34,8 @@ FEATURES_CLAIM = "1password.com/fts"
 INTROSPECT_PATH = "/api/v2/auth/introspect"
 INTROSPECT_V1_PATH = "/api/auth/introspect"
 _TAGS = re.compile(r"<[^>]*>")
+_ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
+_CERT = re.compile(r"(certificate verify failed[^'\"(]*|wrong version number|[a-z ]*handshake failure)")
 _SPACES = re.compile(r"\s+")
 
 
@@ -77,6 +79,20 @@ def _api_message(body):
     if data is not None:
         return _SPACES.sub(" ", text)[:200]
     return _SPACES.sub(" ", _TAGS.sub(" ", text)).strip()[:200]
+
+
+def _reason(exc):
+    """The useful part of a requests/urllib3 exception text."""
+    text = str(exc)
+    for pattern in (_CERT, _ERRNO):
+        match = pattern.search(text)
+        if match:
+            return match.group(1).strip()
+    if "NameResolutionError" in text or "Name or service not known" in text:
+        return "DNS lookup failed"
+    if "RemoteDisconnected" in text or "Connection aborted" in text:
+        return "connection closed by the server"
+    return text[:300]
 
 
 def _retry_after(value):
@@ -231,21 +247,21 @@ class EventsApiClient:
             content = response.content
         except requests.exceptions.SSLError as exc:
             raise TlsError(
-                f"TLS verification of {self.host} failed ({self._clean(exc)}); "
+                f"TLS verification of {self.host} failed ({self._clean(_reason(exc))}); "
                 "check the CA bundle setting, or the proxy's TLS inspection certificate"
             ) from None
         except requests.exceptions.ProxyError as exc:
-            raise ProxyError(f"could not reach {self.host} through the proxy: {self._clean(exc)}") from None
+            raise ProxyError(f"could not reach {self.host} through the proxy: {self._clean(_reason(exc))}") from None
         except requests.exceptions.ConnectTimeout:
             raise TransportError(f"timed out connecting to {self.host} after {self.timeout[0]:g}s") from None
         except requests.exceptions.ReadTimeout:
             raise TransportError(f"{self.host} did not answer within {self.timeout[1]:g}s") from None
         except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
-            raise MalformedResponseError(f"the answer of {self.host} was cut short: {self._clean(exc)}") from None
+            raise MalformedResponseError(f"the answer of {self.host} was cut short: {self._clean(_reason(exc))}") from None
         except requests.exceptions.ConnectionError as exc:
-            raise TransportError(f"cannot reach {self.host}: {self._clean(exc)}") from None
+            raise TransportError(f"cannot reach {self.host}: {self._clean(_reason(exc))}") from None
         except requests.exceptions.RequestException as exc:
-            raise TransportError(f"request to {self.host} failed: {self._clean(exc)}") from None
+            raise TransportError(f"request to {self.host} failed: {self._clean(_reason(exc))}") from None
         self.status_counts[status] = self.status_counts.get(status, 0) + 1
         if status == 200:
             try:

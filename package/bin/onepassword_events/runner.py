@@ -73,7 +73,10 @@ def choose_streams(requested, features):
     requested: the input's event types (empty = every type the token grants).
     features: the token's features, or None when unknown (then trust the request).
     """
-    names = parse_stream_names(requested)
+    try:
+        names = parse_stream_names(requested)
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
     if features is None:
         return [STREAMS[n] for n in (names or STREAM_NAMES)], []
     granted = [n for n in STREAM_NAMES if n in features]

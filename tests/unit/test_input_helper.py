@@ -1,0 +1,156 @@
+"""The modular input's edge: Splunk configuration in, XML events out, categorized logs."""
+
+import io
+import json
+import logging
+import xml.etree.ElementTree as ET
+
+import pytest
+import responses
+from splunklib.modularinput import EventWriter
+
+import onepassword_events_helper as helper
+import onepassword_splunk as splunk_edge
+from onepassword_events.checkpoint import MemoryCheckpointStore
+from helpers import events
+from helpers.fake_api import BASE_URL, FakeEventsApi
+from helpers.tokens import make_token
+
+
+class Capture(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+
+
+@pytest.fixture
+def splunkd(monkeypatch):
+    """The splunkd side: accounts, proxy and log level as the edge reads them."""
+    config = {"accounts": {}, "proxy": {}, "store": MemoryCheckpointStore()}
+    monkeypatch.setattr(splunk_edge, "read_account", lambda key, name: config["accounts"].get(name))
+    monkeypatch.setattr(splunk_edge, "read_proxy", lambda key, logger: config["proxy"])
+    monkeypatch.setattr(splunk_edge, "read_log_level", lambda key, logger: "INFO")
+    monkeypatch.setattr(splunk_edge, "checkpoint_store", lambda key: config["store"])
+    logger = logging.getLogger("test_input_helper")
+    logger.propagate = False
+    capture = Capture()
+    logger.handlers = [capture]
+    monkeypatch.setattr(splunk_edge, "logger_for_input", lambda name: logger)
+    config["logs"] = capture.lines
+    return config
+
+
+@pytest.fixture
+def api():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield FakeEventsApi(rsps)
+
+
+def run_input(item, name="onepassword://acme_in"):
+    out = io.StringIO()
+    writer = EventWriter(output=out, error=io.StringIO())
+    helper.collect_input(name, item, "session-key", writer)
+    writer.close()
+    return out.getvalue()
+
+
+def parsed(xml_text):
+    return ET.fromstring(xml_text).findall("event")
+
+
+def test_events_of_every_granted_stream_arrive_verbatim_with_their_sourcetype(splunkd, api):
+    splunkd["accounts"]["acme"] = {"token": api.token, "region": "auto", "verify_tls": "1"}
+    api.add("signinattempts", [events.signin(n) for n in range(3)])
+    api.add("itemusages", [events.itemusage(n) for n in range(2)])
+    api.add("auditevents", [events.auditevent(n) for n in range(2)])
+    xml_text = run_input({"account": "acme", "index": "onepassword", "page_size": "2", "start_time": ""})
+    received = parsed(xml_text)
+    by_type = {}
+    for event in received:
+        by_type.setdefault(event.findtext("sourcetype"), []).append(event)
+        assert event.findtext("index") == "onepassword"
+        assert event.findtext("source") == "1password:acme"
+        assert event.get("stanza") == "onepassword://acme_in"
+    assert {k: len(v) for k, v in by_type.items()} == {
+        "1password:insights:signin_attempts": 3, "1password:insights:item_usages": 2, "1password:insights:audit_events": 2}
+    served = {item["uuid"]: json.dumps(item) for stream in api.items.values() for item in stream}
+    for event in received:
+        text = event.findtext("data")
+        assert text == served[json.loads(text)["uuid"]]  # the API's text, unchanged
+    assert any("event=run_summary" in line and "events=7" in line for line in splunkd["logs"])
+    assert any("action=events_ingested" in line for line in splunkd["logs"])
+
+
+def test_event_time_is_the_item_timestamp_to_the_microsecond(splunkd, api):
+    splunkd["accounts"]["acme"] = {"token": api.token}
+    api.add("signinattempts", [events.signin(0)])
+    xml_text = run_input({"account": "acme", "event_types": "signinattempts"})
+    (event,) = parsed(xml_text)
+    assert event.findtext("time") == "%d.123456" % events.BASE
+
+
+def test_missing_account_is_a_configuration_error_naming_it(splunkd):
+    run_input({"account": "ghost"})
+    errors = [line for line in splunkd["logs"] if "Configuration Error" in line]
+    assert errors and "'ghost'" in errors[0] and "does not exist" in errors[0]
+
+
+def test_event_type_the_token_lacks_is_skipped_with_a_permission_error(splunkd, api):
+    limited = make_token(features=["auditevents"])
+    api.token = limited
+    splunkd["accounts"]["acme"] = {"token": limited}
+    api.add("auditevents", [events.auditevent(0)])
+    xml_text = run_input({"account": "acme", "event_types": "signinattempts,auditevents"})
+    assert len(parsed(xml_text)) == 1
+    assert [name for name, _ in api.requests] == ["auditevents"]
+    skipped = [line for line in splunkd["logs"] if "Permission Error" in line]
+    assert skipped and "does not grant signinattempts" in skipped[0]
+
+
+def test_revoked_token_is_an_authentication_error_without_the_token(splunkd, api):
+    splunkd["accounts"]["acme"] = {"token": api.token}
+    api.revoked = True
+    run_input({"account": "acme"})
+    errors = [line for line in splunkd["logs"] if "Authentication Error" in line]
+    assert len(errors) == 3 and "invalid, expired or revoked" in errors[0]
+    assert not any(api.token in line for line in splunkd["logs"])
+
+
+def test_bad_input_settings_are_refused_by_validation():
+    class Definition:
+        parameters = {"event_types": "signinattempts,logins", "page_size": "1000", "start_time": ""}
+
+    with pytest.raises(ValueError, match="unknown event type"):
+        helper.validate_input(Definition)
+    Definition.parameters = {"page_size": "5000"}
+    with pytest.raises(ValueError, match="1 to 1000"):
+        helper.validate_input(Definition)
+    Definition.parameters = {"start_time": "2020-01-01T00:00:00Z"}
+    with pytest.raises(ValueError, match="120 days"):
+        helper.validate_input(Definition)
+    Definition.parameters = {"event_types": "auditevents", "page_size": "100", "start_time": ""}
+    helper.validate_input(Definition)
+
+
+def test_proxy_settings_are_used_and_a_bad_proxy_is_explained(splunkd, api):
+    splunkd["accounts"]["acme"] = {"token": api.token}
+    splunkd["proxy"] = {"proxy_enabled": "1", "proxy_url": "proxy.corp", "proxy_port": "nope"}
+    run_input({"account": "acme"})
+    errors = [line for line in splunkd["logs"] if "Configuration Error" in line]
+    assert errors and "proxy port" in errors[0] and api.requests == []
+
+
+def test_sigterm_flag_stops_between_pages(splunkd, api):
+    splunkd["accounts"]["acme"] = {"token": api.token}
+    api.add("signinattempts", [events.signin(n) for n in range(10)])
+    out = io.StringIO()
+    writer = EventWriter(output=out)
+    calls = iter([False, True])
+    helper.collect_input("onepassword://acme_in", {"account": "acme", "event_types": "signinattempts",
+                                                          "page_size": "5"}, "key", writer, lambda: next(calls, True))
+    writer.close()
+    assert len(parsed(out.getvalue())) == 5
+    assert any("status=interrupted" in line for line in splunkd["logs"])
