@@ -23,7 +23,6 @@ if _HERE not in sys.path:
 import argparse  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
-import signal  # noqa: E402
 
 EXIT_OK = 0
 EXIT_API_ERROR = 1
@@ -135,14 +134,14 @@ def _fetch(args, token, logger):
     from onepassword_events.client import RetryPolicy
     from onepassword_events.errors import ConfigurationError
     from onepassword_events.sinks import JsonLinesSink, SplunkXmlSink
+    from onepassword_events.stopping import StopFlag
 
     try:
         start_time = runner.parse_start_time(args.start_time)
         limit = runner.parse_page_size(args.limit)
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from None
-    stopping = []
-    signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
+    stop = StopFlag().install()
     store = FileCheckpointStore(args.state_dir) if args.state_dir else MemoryCheckpointStore()
     if args.format == "jsonl":
         if hasattr(sys.stdout, "reconfigure"):
@@ -154,11 +153,11 @@ def _fetch(args, token, logger):
             stanza=f"onepassword://{args.input_name}",
         )
     client = runner.build_client(_account(args, token), proxy_url=args.proxy, logger=logger,
-                                 retry=RetryPolicy(budget=args.retry_budget))
+                                 retry=RetryPolicy(budget=args.retry_budget), sleep=stop.sleep)
     with client:
         collector, refused = runner.build_collector(
             client, store, sink, args.input_name, args.account_name, args.event_types, start_time, limit,
-            logger=logger, stop_requested=lambda: bool(stopping),
+            logger=logger, stop_requested=stop,
         )
         runs = collector.run()
     sink.close()

@@ -6,34 +6,16 @@ this edge reads the Splunk configuration and hands it to the collector core.
 
 import import_declare_test  # noqa: F401  (puts the add-on's lib/ first on sys.path)
 
-import signal
+import time
 
 import onepassword_splunk as splunk_edge
 from onepassword_events import runner
 from onepassword_events.checkpoint import CheckpointError
 from onepassword_events.errors import ConfigurationError, EventsApiError, FeatureNotGrantedError
+from onepassword_events.stopping import StopFlag
 from onepassword_events.proxy import proxy_url
 from onepassword_events.sinks import SplunkXmlSink
 from onepassword_events.streams import parse_stream_names
-
-
-class _StopFlag:
-    """Set by SIGTERM (splunkd stopping): finish the page in flight, save, exit."""
-
-    def __init__(self):
-        self.stopping = False
-
-    def __call__(self):
-        return self.stopping
-
-    def install(self):
-        def handler(signum, frame):
-            self.stopping = True
-
-        try:
-            signal.signal(signal.SIGTERM, handler)
-        except ValueError:  # not in the main thread (tests): nothing to install
-            pass
 
 
 def validate_input(definition):
@@ -47,8 +29,7 @@ def validate_input(definition):
 
 
 def stream_events(inputs, event_writer):
-    stop = _StopFlag()
-    stop.install()
+    stop = StopFlag().install()
     session_key = inputs.metadata["session_key"]
     for full_name, item in inputs.inputs.items():
         if stop():
@@ -74,7 +55,8 @@ def collect_input(full_name, item, session_key, event_writer, stop_requested=lam
                 f"input {input_name} uses account {account_name!r}, which does not exist; pick an account on the Inputs page"
             )
         proxy = proxy_url(splunk_edge.read_proxy(session_key, logger))
-        client = runner.build_client(account, proxy_url=proxy, logger=logger)
+        sleep = getattr(stop_requested, "sleep", time.sleep)
+        client = runner.build_client(account, proxy_url=proxy, logger=logger, sleep=sleep)
         sink = SplunkXmlSink.for_event_writer(
             event_writer, index=index, source=f"1password:{account_name}", stanza=full_name
         )

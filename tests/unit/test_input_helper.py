@@ -154,3 +154,22 @@ def test_sigterm_flag_stops_between_pages(splunkd, api):
     writer.close()
     assert len(parsed(out.getvalue())) == 5
     assert any("status=interrupted" in line for line in splunkd["logs"])
+
+
+def test_stop_during_a_retry_wait_ends_the_run_at_once(splunkd, api):
+    import threading
+    import time
+
+    from onepassword_events.stopping import StopFlag
+
+    splunkd["accounts"]["acme"] = {"token": api.token}
+    api.fail_next("signinattempts", 503, "busy", times=100)
+    stop = StopFlag()
+    threading.Timer(0.5, stop.request).start()
+    started = time.monotonic()
+    writer = EventWriter(output=io.StringIO())
+    helper.collect_input("onepassword://acme_in", {"account": "acme", "event_types": "signinattempts"}, "key",
+                         writer, stop)
+    assert time.monotonic() - started < 3
+    assert any("status=interrupted" in line for line in splunkd["logs"])
+    assert not any("Server Error" in line for line in splunkd["logs"])

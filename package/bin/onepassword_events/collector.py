@@ -9,7 +9,7 @@ import time
 
 from . import timeparse
 from .checkpoint import checkpoint_key
-from .errors import AuthError, BadRequestError, EventsApiError
+from .errors import AuthError, BadRequestError, EventsApiError, StopRequested
 
 RETENTION_SECONDS = 120 * 86400
 # Margin inside the retention window: the clock of the API and ours differ,
@@ -114,6 +114,11 @@ class Collector:
                     return runs
                 try:
                     done = self._step(run)
+                except StopRequested:
+                    for pending in active:
+                        pending.status = "interrupted"
+                    self._log("info", "event=stop_requested reason=%r", "stopped while waiting to retry; state saved")
+                    return runs
                 except AuthError as exc:
                     # A revoked token fails every stream the same way: stop the account.
                     for pending in active:

@@ -76,3 +76,9 @@ class MalformedResponseError(EventsApiError):
 
 class ConfigurationError(EventsApiError):
     category = "configuration"
+
+
+class StopRequested(EventsApiError):
+    """splunkd asked the input to stop while it was waiting to retry."""
+
+    category = "interrupted"
