@@ -98,7 +98,7 @@ def test_streams_are_interleaved_page_by_page(api, tmp_path):
     api.add("auditevents", [events.auditevent(n) for n in range(5)])
     store = FileCheckpointStore(str(tmp_path))
     runs, sink = collect(api, store, streams=("signinattempts", "itemusages", "auditevents"))
-    order = [name for name, _ in api.requests]
+    order = [name for name, _, _ in sink.pages]
     # a backlog in item usages never delays sign-ins by more than a page
     assert order[:5] == ["signinattempts", "itemusages", "auditevents", "signinattempts", "itemusages"]
     assert order[5:] == ["itemusages"] * 3  # the others are caught up

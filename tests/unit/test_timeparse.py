@@ -53,3 +53,21 @@ def test_user_start_time_accepts_a_date_and_explains_errors():
 
 def test_format_round_trips():
     assert timeparse.format_rfc3339(1772637129) == "2026-03-04T15:12:09Z"
+
+
+@pytest.mark.parametrize("bad", ["2026-03-04T24:00:00Z", "2026-03-04T12:61:00Z", "2026-03-04T12:00:75Z",
+                                 "2026-03-04T1a:00:00Z", "2026-03-04T12:00:00.12a4Z"])
+def test_the_same_day_fast_path_still_validates(bad):
+    timeparse.parse("2026-03-04T00:00:00Z")  # the day is now cached
+    with pytest.raises(ValueError):
+        timeparse.parse(bad)
+
+
+def test_every_second_of_a_cached_day_matches_timegm():
+    import calendar
+    import time
+
+    for hour in range(24):
+        for minute in (0, 17, 59):
+            text = "2026-03-04T%02d:%02d:59.5Z" % (hour, minute)
+            assert timeparse.parse(text) == (calendar.timegm(time.strptime(text[:19], "%Y-%m-%dT%H:%M:%S")), "5")

@@ -21,7 +21,13 @@ def checkpoint_key(input_name, stream_name):
 
 
 class FileCheckpointStore:
-    """Atomic JSON files in a directory (CLI, tests, benchmark)."""
+    """Atomic JSON files in a directory (CLI, tests, benchmark).
+
+    Written to a temporary file and renamed over the old one, so a killed
+    process leaves either the old or the new state, never half of one. Not
+    fsynced: that guards against power loss, not crashes, and would cost a
+    disk flush per page.
+    """
 
     def __init__(self, directory):
         self.directory = directory
@@ -48,8 +54,6 @@ class FileCheckpointStore:
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump(state, handle, separators=(",", ":"))
-                handle.flush()
-                os.fsync(handle.fileno())
             os.replace(tmp, path)
         except BaseException:
             try:

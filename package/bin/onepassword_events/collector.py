@@ -151,22 +151,21 @@ class Collector:
                 raise
             self._recover(run, exc)
             return False
+        if page.items:
+            run.empty_pages = 0
+        else:
+            run.empty_pages += 1
+        # has_more may stay true with empty pages forever, or with the cursor unchanged
+        done = not page.has_more or (
+            not page.items and (page.cursor == run.cursor or run.empty_pages >= MAX_EMPTY_PAGES)
+        )
         events = self._events(run, page.items)
         self.sink.write_page(run.stream, events)
         run.events += len(events)
         run.pages += 1
         self.store.save(run.key, self._state(run, page.cursor))
-        if not page.has_more:
-            return True
-        if page.items:
-            run.empty_pages = 0
-        else:
-            run.empty_pages += 1
-            if page.cursor == run.cursor or run.empty_pages >= MAX_EMPTY_PAGES:
-                # The API may answer has_more=true with empty pages forever.
-                return True
         run.cursor = page.cursor
-        return False
+        return done
 
     def _recover(self, run, exc):
         """A saved cursor was refused: reset from the newest written second."""

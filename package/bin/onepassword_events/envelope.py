@@ -11,6 +11,8 @@ import re
 from typing import List, NamedTuple, Optional, Tuple
 
 _decode_at = json.JSONDecoder().raw_decode
+# The C scanner behind raw_decode, called directly in the per-item loop.
+_scan_once = json.JSONDecoder().scan_once
 _scan_string = json.decoder.scanstring
 _skip_ws = re.compile(r"[ \t\n\r]*").match
 
@@ -36,22 +38,34 @@ def _expect(text, pos, char):
 def _items(text, pos):
     """Parse the items array starting at '[' (pos is after it)."""
     items = []
+    append = items.append
+    scan = _scan_once
     pos = _skip_ws(text, pos).end()
     if text[pos : pos + 1] == "]":
         return items, pos + 1
     while True:
         try:
-            obj, end = _decode_at(text, pos)
+            obj, end = scan(text, pos)
+        except StopIteration as exc:
+            raise EnvelopeError(f"item {len(items)} is not valid JSON at offset {exc.value}") from None
         except json.JSONDecodeError as exc:
             raise EnvelopeError(f"item {len(items)} is not valid JSON: {exc.msg} at offset {exc.pos}") from None
-        items.append((text[pos:end], obj))
-        pos = _skip_ws(text, end).end()
-        sep = text[pos : pos + 1]
-        if sep == "]":
-            return items, pos + 1
-        if sep != ",":
-            raise EnvelopeError(f"items array broken at offset {pos}")
-        pos = _skip_ws(text, pos + 1).end()
+        append((text[pos:end], obj))
+        sep = text[end : end + 1]
+        if sep == ",":  # compact JSON: the usual case, no whitespace to skip
+            pos = end + 1
+            if text[pos : pos + 1] in (" ", "\n", "\r", "\t"):
+                pos = _skip_ws(text, pos).end()
+            continue
+        if sep != "]":
+            end = _skip_ws(text, end).end()
+            sep = text[end : end + 1]
+            if sep == ",":
+                pos = _skip_ws(text, end + 1).end()
+                continue
+            if sep != "]":
+                raise EnvelopeError(f"items array broken at offset {end}")
+        return items, end + 1
 
 
 def parse_page(text):

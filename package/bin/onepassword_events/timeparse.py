@@ -13,8 +13,10 @@ import time
 _RFC3339 = re.compile(
     r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?:([Zz])|([+-])(\d\d):?(\d\d))\Z"
 )
-_second_cache = {}
-_CACHE_LIMIT = 100_000
+# The last UTC day parsed and its midnight: items come in time order, so a
+# one-entry cache spares the regex and timegm for nearly every item, and holds
+# no memory however long the backlog.
+_last_day = ("", 0)
 
 
 def parse(ts):
@@ -25,16 +27,17 @@ def parse(ts):
     """
     if not isinstance(ts, str):
         raise ValueError(f"timestamp is not a string: {ts!r}")
-    # Fast path: "YYYY-MM-DDTHH:MM:SS" + optional ".fff…" + "Z"
-    if len(ts) >= 20 and ts[-1] == "Z" and ts[10] == "T":
-        head = ts[:19]
-        secs = _second_cache.get(head)
-        if secs is not None:
+    global _last_day
+    # Fast path: "YYYY-MM-DDTHH:MM:SS" + optional ".fff…" + "Z", on a day seen last
+    if len(ts) >= 20 and ts[-1] == "Z" and ts[10] == "T" and ts[13] == ":" and ts[16] == ":":
+        day, midnight = _last_day
+        if ts.startswith(day) and day:
+            hms = ts[11:13] + ts[14:16] + ts[17:19]
             rest = ts[19:-1]
-            if not rest:
-                return secs, ""
-            if rest[0] == "." and rest[1:].isdigit():
-                return secs, rest[1:]
+            if hms.isdigit() and (not rest or (rest[0] == "." and rest[1:].isdigit())):
+                hour, minute, second = int(hms[:2]), int(hms[2:4]), int(hms[4:])
+                if hour < 24 and minute < 60 and second <= 60:
+                    return midnight + hour * 3600 + minute * 60 + second, rest[1:]
     m = _RFC3339.match(ts)
     if m is None:
         raise ValueError(f"not an RFC 3339 timestamp: {ts!r}")
@@ -43,9 +46,8 @@ def parse(ts):
         raise ValueError(f"timestamp out of range: {ts!r}")
     secs = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
     if m.group(8):
-        if len(_second_cache) >= _CACHE_LIMIT:
-            _second_cache.clear()
-        _second_cache[ts[:19]] = secs
+        if ts[10] == "T":
+            _last_day = (ts[:10], secs - hour * 3600 - minute * 60 - second)
     else:
         offset = int(m.group(10)) * 3600 + int(m.group(11)) * 60
         secs = secs - offset if m.group(9) == "+" else secs + offset

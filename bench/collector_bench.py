@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""Collector benchmark: prints its figures (medians of several runs, min-max).
+
+    .venv/bin/python bench/collector_bench.py            # everything (~10 min)
+    .venv/bin/python bench/collector_bench.py --quick    # smaller backlogs, 1 run each
+
+Measured against the Events API simulator (tests/simulator) over loopback. The
+collector runs from the BUILT add-on (output/, pure-Python lib only) under
+Python 3.13 with -I -S, pinned to CPU 0; the simulator and the reader of the
+modular-input stream run in this process, pinned to CPU 1.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ADDON = os.path.join(ROOT, "output", "TA-1password-events")
+DRIVERS = os.path.join(ROOT, "bench", "drivers")
+sys.path[:0] = [os.path.join(ROOT, "tests"), os.path.join(ROOT, "package", "bin")]
+
+from simulator import EventsApiSimulator  # noqa: E402
+
+PYTHON = os.environ.get("BENCH_PYTHON", "python3.13")
+PYENV = {"PYENV_VERSION": os.environ.get("BENCH_PYENV_VERSION", "3.13.0")}
+COLLECTOR_CPU, SERVER_CPU = 0, 1
+
+
+def pin(cpu):
+    if hasattr(os, "sched_setaffinity") and os.cpu_count() and os.cpu_count() > cpu:
+        os.sched_setaffinity(0, {cpu})
+
+
+def run_driver(driver, simulator, streams, state_dir, extra_env=None):
+    """Run one driver to completion; returns its figures plus stdout bytes."""
+    env = dict(os.environ, **PYENV, **(extra_env or {}))
+    env.pop("PYTHONPATH", None)
+    process = subprocess.Popen(
+        [PYTHON, "-I", "-S", os.path.join(DRIVERS, driver), ADDON, simulator.url, state_dir, ",".join(streams)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+        preexec_fn=lambda: pin(COLLECTOR_CPU),
+    )
+    counted = {"bytes": 0}
+
+    def drain():  # stands in for splunkd reading the stream
+        while True:
+            chunk = process.stdout.read(1 << 20)
+            if not chunk:
+                return
+            counted["bytes"] += len(chunk)
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    process.stdin.write((simulator.token + "\n").encode())
+    process.stdin.close()
+    err = process.stderr.read().decode()
+    process.wait()
+    reader.join()
+    if process.returncode != 0:
+        raise SystemExit(f"{driver} failed ({process.returncode}):\n{err[-2000:]}")
+    figures = json.loads(err.strip().splitlines()[-1])
+    figures["stdout_bytes"] = counted["bytes"]
+    return figures
+
+
+def median_range(values, fmt="{:,.0f}"):
+    return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}–{fmt.format(max(values))})"
+
+
+def throughput(driver, backlog, runs, stream="signinattempts"):
+    results = []
+    with EventsApiSimulator(seed=7, **{stream: backlog}, late_fraction=0) as simulator:
+        for _ in range(runs):
+            with tempfile.TemporaryDirectory() as state:
+                simulator.clear_log()
+                figures = run_driver(driver, simulator, [stream], state)
+                assert figures["events"] == backlog, figures
+                figures["requests"] = simulator.count(stream)
+                results.append(figures)
+    return results
+
+
+def bench_throughput(args):
+    backlog = args.backlog
+    print(f"== throughput: {backlog:,} sign-in attempts backlog, 1 stream, limit 1000, {args.runs} runs each")
+    ours = throughput("ours.py", backlog, args.runs)
+    naive = throughput("naive.py", backlog, args.runs)
+    rate = lambda r: r["events"] / r["wall_s"]  # noqa: E731
+    cpu = lambda r: r["cpu_s"] / r["events"] * 1e6  # noqa: E731
+    for name, results in (("add-on input", ours), ("naive pipeline", naive)):
+        print(f"  {name:15s} events/s {median_range([rate(r) for r in results])}   "
+              f"CPU µs/event {median_range([cpu(r) for r in results], '{:.1f}')}   "
+              f"peak RSS MB {median_range([r['maxrss_kb'] / 1024 for r in results], '{:.1f}')}   "
+              f"requests {ours[0]['requests'] if name == 'add-on input' else naive[0]['requests']}")
+    ratio = statistics.median([rate(r) for r in ours]) / statistics.median([rate(r) for r in naive])
+    print(f"  speed-up over the naive pipeline: {ratio:.2f}x")
+    return {"ours": ours, "naive": naive, "ratio": ratio}
+
+
+def bench_memory(args):
+    print(f"== memory: peak RSS of the input draining 100k vs {args.big:,} events ({args.runs} runs each)")
+    small = throughput("ours.py", 100_000, args.runs)
+    big = throughput("ours.py", args.big, args.runs)
+    s = statistics.median([r["maxrss_kb"] / 1024 for r in small])
+    b = statistics.median([r["maxrss_kb"] / 1024 for r in big])
+    print(f"  100k: {median_range([r['maxrss_kb'] / 1024 for r in small], '{:.1f}')} MB   "
+          f"{args.big:,}: {median_range([r['maxrss_kb'] / 1024 for r in big], '{:.1f}')} MB   growth {100 * (b / s - 1):+.1f} %")
+    return {"small": small, "big": big}
+
+
+def bench_requests(args):
+    print("== requests per stream: backlog vs idle poll")
+    with EventsApiSimulator(seed=3, signinattempts=2500, itemusages=1200, auditevents=999, late_fraction=0) as sim:
+        with tempfile.TemporaryDirectory() as state:
+            streams = ["signinattempts", "itemusages", "auditevents"]
+            run_driver("ours.py", sim, streams, state)
+            backlog = {s: sim.count(s) for s in streams}
+            sim.clear_log()
+            run_driver("ours.py", sim, streams, state)
+            idle = {s: sim.count(s) for s in streams}
+    for stream in streams:
+        print(f"  {stream:15s} backlog requests {backlog[stream]}   idle poll requests {idle[stream]}")
+    return {"backlog": backlog, "idle": idle}
+
+
+def bench_idle(args):
+    print(f"== CPU of one idle input run (process start, imports, 1 request per stream x3, checkpoints), "
+          f"bytecode cached, {args.idle_runs} runs")
+    with EventsApiSimulator(seed=5, signinattempts=10, itemusages=10, auditevents=10, late_fraction=0) as sim:
+        with tempfile.TemporaryDirectory() as state, tempfile.TemporaryDirectory() as cache:
+            streams = ["signinattempts", "itemusages", "auditevents"]
+            env = {"PYTHONPYCACHEPREFIX": cache}
+            run_driver("ours.py", sim, streams, state, env)  # caught up, bytecode written
+            cpu = []
+            for _ in range(args.idle_runs):
+                before = os.times()
+                sim.clear_log()
+                run_driver("ours.py", sim, streams, state, env)
+                after = os.times()
+                cpu.append((after.children_user - before.children_user) + (after.children_system - before.children_system))
+                assert sim.count() == 3, sim.count()
+    print(f"  CPU ms per idle run {median_range([c * 1000 for c in cpu], '{:.0f}')}")
+    return {"cpu_s": cpu}
+
+
+def bench_rate_limited(args):
+    print(f"== rate limits on (600/min, 30,000/h): draining {args.limited:,} events at limit 100")
+    with EventsApiSimulator(seed=9, itemusages=args.limited, late_fraction=0,
+                            rate_limits=[(600, 60), (30000, 3600)]) as sim:
+        with tempfile.TemporaryDirectory() as state:
+            started = time.monotonic()
+            env = {}
+            figures = run_driver("ours.py", sim, ["itemusages"], state, env)
+            elapsed = time.monotonic() - started
+            ok = sim.count("itemusages", status=200)
+            limited = sim.count("itemusages", status=429)
+    per_minute = ok / elapsed * 60
+    print(f"  {figures['events']:,} events, {ok} pages in {elapsed:.1f} s: {per_minute:.0f} requests/min "
+          f"({100 * per_minute / 600:.0f} % of the ceiling), {limited} answered 429")
+    return {"per_minute": per_minute}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", choices=["throughput", "memory", "requests", "idle", "rate"], action="append")
+    args = parser.parse_args()
+    args.runs = 1 if args.quick else 3
+    args.backlog = 20_000 if args.quick else 200_000
+    args.big = 200_000 if args.quick else 1_000_000
+    args.idle_runs = 3 if args.quick else 7
+    args.limited = 6_000 if args.quick else 70_000
+    if not os.path.isdir(ADDON):
+        raise SystemExit("build the add-on first: ./ucc_build.sh --skip-appinspect")
+    pin(SERVER_CPU)
+    print(f"collector: {PYTHON} (pyenv {PYENV['PYENV_VERSION']}) from {ADDON}, CPU {COLLECTOR_CPU}; "
+          f"simulator + reader on CPU {SERVER_CPU}")
+    steps = {"throughput": bench_throughput, "memory": bench_memory, "requests": bench_requests,
+             "idle": bench_idle, "rate": bench_rate_limited}
+    for name in args.only or steps:
+        steps[name](args)
+
+
+if __name__ == "__main__":
+    main()
