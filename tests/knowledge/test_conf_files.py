@@ -1,0 +1,181 @@
+"""The search-time configuration parses, and its pieces refer to each other correctly:
+a broken reference here is a lookup error or an empty dashboard in Splunk."""
+
+import csv
+import os
+import re
+
+import pytest
+from addonfactory_splunk_conf_parser_lib import TABConfigParser
+
+from cim_mapping import LOOKUPS, PACKAGE, SOURCETYPES, read_conf
+
+DEFAULT = os.path.join(PACKAGE, "default")
+KNOWLEDGE_CONFS = ("props.conf", "transforms.conf", "eventtypes.conf", "tags.conf", "macros.conf")
+ALL_CONFS = sorted(name for name in os.listdir(DEFAULT) if name.endswith(".conf"))
+
+
+@pytest.mark.parametrize("name", ALL_CONFS)
+def test_conf_file_parses_without_duplicates(name):
+    path = os.path.join(DEFAULT, name)
+    parser = TABConfigParser()
+    parser.read(path)
+    assert parser.item_dict() or name not in KNOWLEDGE_CONFS, "%s is empty" % name
+    # The parser silently merges repeated stanzas and keys; Splunk would keep only one.
+    stanzas, keys = set(), set()
+    stanza = None
+    for line in open(path, encoding="utf-8"):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("["):
+            stanza = line
+            assert stanza not in stanzas, "%s: stanza %s appears twice" % (name, stanza)
+            stanzas.add(stanza)
+            continue
+        key = (stanza, line.split("=", 1)[0].strip())
+        assert key not in keys, "%s: %s appears twice in %s" % (name, key[1], stanza)
+        keys.add(key)
+
+
+def test_knowledge_confs_exist():
+    for name in KNOWLEDGE_CONFS:
+        assert name in ALL_CONFS
+
+
+def _read_meta(text):
+    """.meta files have an unnamed "[]" stanza, which the conf parsers drop."""
+    stanzas, current = {}, None
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        header = re.match(r"^\[(.*)\]$", line)
+        if header:
+            current = stanzas.setdefault(header.group(1), {})
+        else:
+            key, value = (part.strip() for part in line.split("=", 1))
+            current[key] = value
+    return stanzas
+
+
+def test_default_meta_exports_search_time_knowledge_and_matches_ucc_default():
+    from splunk_add_on_ucc_framework.meta_conf import DEFAULT as UCC_DEFAULT
+
+    meta = _read_meta(open(os.path.join(PACKAGE, "metadata", "default.meta"), encoding="utf-8").read())
+    # The app-level stanza keeps what ucc-gen writes when there is no file, so the UI,
+    # the inputs and the REST handlers keep their permissions.
+    assert meta[""] == _read_meta(UCC_DEFAULT)[""]
+    for kind in ("props", "transforms", "lookups", "eventtypes", "tags", "macros"):
+        assert meta.get(kind, meta[""]).get("export") == "system", kind
+        assert "access" not in meta.get(kind, {}), "%s: keep the app-level access" % kind
+
+
+def _csv_rows(filename):
+    with open(os.path.join(LOOKUPS, filename), encoding="utf-8", newline="") as handle:
+        return list(csv.reader(handle))
+
+
+@pytest.mark.parametrize("filename", sorted(os.listdir(LOOKUPS)))
+def test_lookup_csv_is_rectangular_and_unique(filename):
+    rows = _csv_rows(filename)
+    header = rows[0]
+    assert len(set(header)) == len(header)
+    for number, row in enumerate(rows[1:], 2):
+        assert len(row) == len(header), "%s line %d has %d columns, header has %d" % (
+            filename, number, len(row), len(header))
+    keys = [row[0] for row in rows[1:]]
+    assert len(keys) == len(set(keys)), "%s repeats a key" % filename
+
+
+def test_every_lookup_file_is_used_and_every_transform_file_exists():
+    transforms = read_conf(os.path.join(DEFAULT, "transforms.conf"))
+    files = {spec["filename"] for spec in transforms.values()}
+    assert files == set(os.listdir(LOOKUPS))
+
+
+def _lookups_in_props():
+    props = read_conf(os.path.join(DEFAULT, "props.conf"))
+    for sourcetype, settings in props.items():
+        for key, value in settings.items():
+            if key.startswith("LOOKUP-"):
+                stanza, rest = value.split(" ", 1)
+                inputs, _, outputs = re.split(r"\b(OUTPUTNEW|OUTPUT)\b", rest, maxsplit=1)
+                yield sourcetype, key, stanza, _pairs(inputs), _pairs(outputs)
+
+
+def _pairs(text):
+    """'a AS b c' -> [(a, b), (c, c)] (lookup column, event field)."""
+    tokens = text.replace(",", " ").split()
+    pairs, index = [], 0
+    while index < len(tokens):
+        if index + 2 < len(tokens) and tokens[index + 1].upper() == "AS":
+            pairs.append((tokens[index], tokens[index + 2]))
+            index += 3
+        else:
+            pairs.append((tokens[index], tokens[index]))
+            index += 1
+    return pairs
+
+
+def test_props_lookups_use_existing_transforms_and_columns():
+    transforms = read_conf(os.path.join(DEFAULT, "transforms.conf"))
+    found = 0
+    for sourcetype, key, stanza, inputs, outputs in _lookups_in_props():
+        found += 1
+        assert stanza in transforms, "%s %s: no [%s] in transforms.conf" % (sourcetype, key, stanza)
+        header = _csv_rows(transforms[stanza]["filename"])[0]
+        for column, _ in inputs + outputs:
+            assert column in header, "%s %s: column %s not in %s" % (sourcetype, key, column, header)
+        assert outputs, "%s %s has no OUTPUT" % (sourcetype, key)
+        wildcard = re.findall(r"WILDCARD\(([^)]+)\)", transforms[stanza].get("match_type", ""))
+        for column in wildcard:
+            assert column in [c for c, _ in inputs], "%s: wildcard column %s is not a lookup input" % (stanza, column)
+    assert found >= 6
+
+
+def test_every_sourcetype_keeps_its_index_time_settings():
+    props = read_conf(os.path.join(DEFAULT, "props.conf"))
+    for sourcetype in SOURCETYPES:
+        settings = props[sourcetype]
+        assert settings["KV_MODE"] == "json"
+        assert settings["SHOULD_LINEMERGE"] == "false"
+        assert "INDEXED_EXTRACTIONS" not in settings
+        assert 0 < int(settings["TRUNCATE"]) <= 1000000
+        assert "timestamp" in settings["TIME_PREFIX"]
+        assert "%9N" in settings["TIME_FORMAT"] and "%:z" in settings["TIME_FORMAT"]
+
+
+def test_macros_are_defined_and_resolve_to_the_sourcetype():
+    macros = read_conf(os.path.join(DEFAULT, "macros.conf"))
+    for name in ("1password_index", "1password_signin_attempts_index", "1password_item_usages_index",
+                 "1password_audit_events_index", "onepassword_signin_events", "onepassword_itemusage_events",
+                 "onepassword_audit_events", "onepassword_events", "onepassword_summariesonly"):
+        assert name in macros, name
+        assert macros[name].get("description"), name
+
+    def expand(text, depth=0):
+        assert depth < 10, "macro cycle in %s" % text
+        return re.sub(r"`([^`]+)`", lambda m: "(" + expand(macros[m.group(1)]["definition"], depth + 1) + ")", text)
+
+    # every macro expands without unknown names or cycles
+    for name, spec in macros.items():
+        expanded = expand(spec["definition"])
+        assert "`" not in expanded, name
+    # one override of 1password_index moves every event macro
+    assert expand("`onepassword_signin_events`") == '(((index=*)) sourcetype="1password:insights:signin_attempts")'
+    for name, sourcetype in (("onepassword_itemusage_events", "item_usages"), ("onepassword_audit_events", "audit_events")):
+        assert "(index=*)" in expand("`%s`" % name) and sourcetype in expand("`%s`" % name)
+    everything = expand("`onepassword_events`")
+    assert all(sourcetype in everything for sourcetype in SOURCETYPES)
+
+
+def test_eventtypes_and_tags_refer_to_each_other():
+    eventtypes = read_conf(os.path.join(DEFAULT, "eventtypes.conf"))
+    tags = read_conf(os.path.join(DEFAULT, "tags.conf"))
+    tagged = {stanza.split("=", 1)[1] for stanza in tags if stanza.startswith("eventtype=")}
+    assert tagged == set(eventtypes), "every eventtype is tagged and every tag stanza names an eventtype"
+    for name, spec in eventtypes.items():
+        sourcetypes = re.findall(r'sourcetype="([^"]+)"', spec["search"])
+        assert sourcetypes and set(sourcetypes) <= set(SOURCETYPES), name
+        assert "|" not in spec["search"], "%s: eventtype searches cannot use pipes" % name
