@@ -1,6 +1,6 @@
 """Benchmark driver: the add-on's real input code, from the built package.
 
-Run as: python -I -S ours.py ADDON_DIR BASE_URL STATE_DIR EVENT_TYPES
+Run as: python -I -S ours.py ADDON_DIR BASE_URL STATE_DIR EVENT_TYPES [PAGE_SIZE]
 with the token on stdin. splunkd's side is replaced by the CLI's stand-ins
 (file checkpoints, the account handed in): everything from the HTTP request
 to the modular-input XML on stdout is the code the input runs.
@@ -16,6 +16,7 @@ import time
 
 started_wall = time.perf_counter()
 addon, base_url, state_dir, event_types = sys.argv[1:5]
+page_size = sys.argv[5] if len(sys.argv) > 5 else "1000"
 sys.path.insert(0, os.path.join(addon, "bin"))
 import import_declare_test  # noqa: E402,F401  (the add-on's lib/ first, as in Splunk)
 
@@ -51,7 +52,7 @@ from solnlib import log as solnlib_log  # noqa: E402
 
 solnlib_log.events_ingested = counted
 writer = EventWriter(output=sys.stdout)
-item = {"account": "bench", "index": "main", "event_types": event_types, "page_size": "1000"}
+item = {"account": "bench", "index": "main", "event_types": event_types, "page_size": page_size}
 helper.collect_input("onepassword://bench", item, "session-key", writer)
 writer.close()
 usage = resource.getrusage(resource.RUSAGE_SELF)

@@ -68,7 +68,7 @@ def collect_input(full_name, item, session_key, event_writer, stop_requested=lam
                 input_name,
                 account_name,
                 item.get("event_types"),
-                runner.parse_start_time(item.get("start_time")),
+                runner.parse_start_time(item.get("start_time"), strict=False),
                 runner.parse_page_size(item.get("page_size")),
                 logger=logger,
                 stop_requested=stop_requested,

@@ -173,3 +173,14 @@ def test_stop_during_a_retry_wait_ends_the_run_at_once(splunkd, api):
     assert time.monotonic() - started < 3
     assert any("status=interrupted" in line for line in splunkd["logs"])
     assert not any("Server Error" in line for line in splunkd["logs"])
+
+
+def test_a_start_time_that_aged_past_the_retention_keeps_the_input_running(splunkd, api):
+    # saved 100 days ago as "20 days back": now 120+ days old; the checkpoint makes it irrelevant
+    splunkd["accounts"]["acme"] = {"token": api.token}
+    api.add("auditevents", [events.auditevent(0)])
+    old = "2020-01-01T00:00:00Z"
+    xml_text = run_input({"account": "acme", "event_types": "auditevents", "start_time": old})
+    assert len(parsed(xml_text)) == 1
+    assert not any("Configuration Error" in line for line in splunkd["logs"])
+    assert any("event=start_time_clamped" in line for line in splunkd["logs"])

@@ -25,8 +25,14 @@ def parse_page_size(value):
     return size
 
 
-def parse_start_time(value, now=None):
-    """Epoch seconds of the first run's start; default 30 days back."""
+def parse_start_time(value, now=None, strict=True):
+    """Epoch seconds of the first run's start; default 30 days back.
+
+    strict: refuse a start beyond the 120-day retention or in the future (when
+    the admin saves the input). At run time the same setting is only a
+    fallback for streams without a checkpoint and must keep working as it
+    ages: the collector then clamps it into the retention window.
+    """
     now = int(now if now is not None else time.time())
     if value in (None, ""):
         return now - DEFAULT_START_DAYS * 86400
@@ -34,6 +40,8 @@ def parse_start_time(value, now=None):
         start = timeparse.parse_user_time(value)
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from None
+    if not strict:
+        return start
     if start < now - RETENTION_SECONDS:
         raise ConfigurationError(
             f"start time {value} is more than 120 days ago; the Events API keeps only 120 days of events"
