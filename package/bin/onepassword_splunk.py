@@ -28,7 +28,8 @@ def read_account(session_key, account_name):
     )
     try:
         return manager.get_conf(ACCOUNT_CONF).get(account_name)
-    except conf_manager.ConfStanzaNotExistException:
+    except (conf_manager.ConfStanzaNotExistException, conf_manager.ConfManagerException):
+        # no such stanza, or no account saved yet at all (splunkd has no such conf file)
         return None
 
 
@@ -39,6 +40,8 @@ def read_proxy(session_key, logger):
     try:
         return conf_manager.get_proxy_dict(logger, session_key, ADDON_NAME, SETTINGS_CONF)
     except conf_manager.ConfStanzaNotExistException:
+        # (ConfManagerException is not caught: get_proxy_dict raises it for any
+        # failure to read splunkd, and running without the proxy would hide it)
         return {}
 
 

@@ -1,0 +1,690 @@
+"""The add-on's Splunk edge against a fake splunkd (tests/splunkd_fake): real
+HTTP on 127.0.0.1, so solnlib / splunklib / splunktaucclib run unmodified.
+
+In-process tests call onepassword_splunk (account, proxy, log level, KV store
+checkpoints) and the input's REST handler. The end-to-end test runs the
+GENERATED modular input (output/TA-1password-events/bin/onepassword.py) as
+splunkd does: a child process of python3.13 / python3.9 with -I -S (only the
+standard library, the add-on's lib/ and splunkd's own `splunk` package), the
+XML input definition on stdin, against a small Events API on loopback.
+"""
+
+import http.server
+import json
+import logging
+import os
+import shutil
+import signal
+import socketserver
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from helpers.tokens import make_token
+from splunkd_fake import (
+    ACCOUNT_CONF,
+    ADDON,
+    CHECKPOINT_COLLECTION,
+    CRED_END_MARK,
+    CRED_SEP,
+    ENCRYPTED,
+    SETTINGS_CONF,
+    FakeSplunkd,
+    activate_splunk_home,
+    credential_realm,
+)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILT = os.path.join(ROOT, "output", ADDON)
+REQUIRED_BUILD_FILES = (
+    "bin/onepassword.py", "bin/onepassword_events_helper.py", "bin/onepassword_splunk.py",
+    "bin/import_declare_test.py", "bin/onepassword_events/collector.py", "lib/solnlib/__init__.py",
+    "lib/splunklib/__init__.py", "lib/requests/__init__.py", "default/ta_1password_events_settings.conf",
+    "default/collections.conf",
+)
+SOURCETYPES = {
+    "signinattempts": "1password:insights:signin_attempts",
+    "itemusages": "1password:insights:item_usages",
+    "auditevents": "1password:insights:audit_events",
+}
+
+
+def _logger():
+    logger = logging.getLogger("test_splunk_edge")
+    logger.addHandler(logging.NullHandler())
+    return logger
+
+
+@pytest.fixture
+def splunkd(tmp_path):
+    """A fake splunkd, and this process pointed at it as a modular input would be."""
+    with FakeSplunkd(splunk_home=tmp_path / "splunk") as fake, fake.activate():
+        yield fake
+
+
+def _log_text(fake, input_name):
+    path = os.path.join(fake.splunk_home, "var", "log", "splunk", "ta_1password_events_%s.log" % input_name)
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
+
+
+# -- the built add-on, copied (others may rebuild output/ at any time) -----------------------
+def _build_complete(folder):
+    return all(os.path.isfile(os.path.join(folder, p)) for p in REQUIRED_BUILD_FILES)
+
+
+@pytest.fixture(scope="module")
+def built_app(tmp_path_factory):
+    dest = str(tmp_path_factory.mktemp("built") / ADDON)
+    yield _copy_build(dest)
+    shutil.rmtree(dest, ignore_errors=True)
+
+
+def _copy_build(dest):
+    deadline = time.time() + 240
+    built_once = False
+    while True:
+        if not os.path.isdir(os.path.join(ROOT, "output")) and not built_once:
+            built_once = True
+            result = subprocess.run([os.path.join(ROOT, "ucc_build.sh"), "--skip-appinspect"], cwd=ROOT,
+                                    capture_output=True, text=True, timeout=1200)
+            if result.returncode != 0:
+                pytest.fail("build failed:\n%s\n%s" % (result.stdout[-3000:], result.stderr[-3000:]))
+        if _build_complete(BUILT):
+            try:
+                shutil.copytree(BUILT, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            except (OSError, shutil.Error):
+                pass
+            if _build_complete(dest):
+                return dest
+            shutil.rmtree(dest, ignore_errors=True)
+        if time.time() > deadline:
+            pytest.fail("no complete build in %s (is a rebuild stuck?)" % BUILT)
+        time.sleep(3)  # a rebuild by someone else is under way
+
+
+# -- discovery and configuration -------------------------------------------------------------
+def test_solnlib_finds_splunkd_through_server_and_web_conf(splunkd):
+    from solnlib import splunkenv
+
+    local = os.path.join(splunkd.splunk_home, "etc", "system", "local")
+    with open(os.path.join(local, "web.conf"), encoding="utf-8") as handle:
+        assert "mgmtHostPort = 127.0.0.1:%d" % splunkd.port in handle.read()
+    with open(os.path.join(local, "server.conf"), encoding="utf-8") as handle:
+        assert "enableSplunkdSSL = false" in handle.read()
+    assert splunkenv.get_splunkd_access_info(splunkd.session_key) == ("http", "127.0.0.1", splunkd.port)
+    asked = [(r.path, r.query.get("output_mode")) for r in splunkd.requests]
+    assert asked == [("/servicesNS/nobody/system/configs/conf-server/sslConfig", "json"),
+                     ("/servicesNS/nobody/system/configs/conf-web/settings", "json")]
+
+
+def test_read_account_returns_the_account_with_its_token_decrypted(splunkd):
+    import onepassword_splunk as edge
+
+    token = make_token("events.1password.com")
+    splunkd.set_account("acme", token=token, region="custom", custom_url="http://127.0.0.1:9", verify_tls=True)
+    # stored as UCC stores it: '******' in the conf, JSON in storage/passwords, in 255-char pieces
+    assert splunkd.conf_stanza(ACCOUNT_CONF, "acme")["token"] == ENCRYPTED
+    pieces = splunkd.passwords()
+    assert len(token) > 255 and len(pieces) == 3
+    assert {p["realm"] for p in pieces} == {credential_realm(ADDON, ACCOUNT_CONF)}
+    assert pieces[-1]["clear_password"] == CRED_END_MARK
+    assert "".join(p["clear_password"] for p in pieces[:-1]) == json.dumps({"token": token})
+
+    account = edge.read_account(splunkd.session_key, "acme")
+
+    assert account["token"] == token
+    assert (account["region"], account["custom_url"], account["verify_tls"]) == ("custom", "http://127.0.0.1:9", "1")
+    assert account["eai:appName"] == ADDON
+    searches = [r.query.get("search") for r in splunkd.requests_for(kind="passwords")]
+    assert searches == ["realm=" + credential_realm(ADDON, ACCOUNT_CONF)]
+    assert all(r.authorized and r.status < 400 for r in splunkd.requests)
+
+
+def test_an_account_saved_through_solnlib_reads_back_like_one_set_by_the_fake(splunkd):
+    """Cross-check of the fake's credential layout with solnlib's own writer."""
+    from solnlib import conf_manager
+
+    import onepassword_splunk as edge
+
+    token = make_token("events.1password.eu", features=("auditevents",))
+    splunkd.set_account("by_fake", token=token, region="auto")
+    manager = conf_manager.ConfManager(splunkd.session_key, ADDON, realm=credential_realm(ADDON, ACCOUNT_CONF))
+    manager.get_conf(ACCOUNT_CONF).update("by_solnlib", {"token": token, "region": "auto"}, encrypt_keys=["token"])
+
+    assert edge.read_account(splunkd.session_key, "by_solnlib")["token"] == token
+    assert splunkd.conf_stanza(ACCOUNT_CONF, "by_solnlib")["token"] == ENCRYPTED
+
+    def layout(name):
+        return [(p["username"].replace(name, "NAME"), p["clear_password"]) for p in splunkd.passwords()
+                if p["username"].split(CRED_SEP)[0] == name]
+
+    assert layout("by_solnlib") == layout("by_fake")
+
+
+def test_a_missing_account_reads_as_none(splunkd):
+    import onepassword_splunk as edge
+
+    splunkd.set_account("acme", token=make_token(), region="auto")
+    assert edge.read_account(splunkd.session_key, "ghost") is None
+    assert splunkd.requests_for(contains="conf-ta_1password_events_account/ghost")[-1].status == 404
+
+
+# The build ships no account conf: until an account is saved, splunkd answers 404
+# for the file itself, which must read as "no such account", not as a crash.
+def test_an_account_conf_never_saved_reads_as_a_missing_account(splunkd):
+    import onepassword_splunk as edge
+
+    assert edge.read_account(splunkd.session_key, "acme") is None
+
+
+def test_an_input_whose_account_conf_was_never_saved_reports_a_configuration_error(splunkd):
+    import io
+
+    from splunklib.modularinput import EventWriter
+
+    import onepassword_events_helper as helper
+
+    helper.collect_input("onepassword://fresh", {"account": "acme"}, splunkd.session_key,
+                         EventWriter(io.StringIO(), io.StringIO()))
+    log = _log_text(splunkd, "fresh")
+    assert 'exc_l="Configuration Error"' in log and "'acme', which does not exist" in log, log
+
+
+def test_an_input_whose_account_is_missing_reports_a_configuration_error(splunkd):
+    import io
+
+    from splunklib.modularinput import EventWriter
+
+    import onepassword_events_helper as helper
+
+    splunkd.set_account("acme", token=make_token(), region="auto")
+    out = io.StringIO()
+    helper.collect_input("onepassword://orphan", {"account": "ghost"}, splunkd.session_key,
+                         EventWriter(out, io.StringIO()))
+    log = _log_text(splunkd, "orphan")
+    assert 'exc_l="Configuration Error"' in log and "'ghost', which does not exist" in log, log
+    assert "Traceback" not in log and out.getvalue() == ""
+
+
+def test_read_proxy_returns_the_stanza_with_the_password_decrypted(splunkd):
+    import onepassword_splunk as edge
+    from onepassword_events.proxy import proxy_url
+
+    splunkd.set_proxy(proxy_enabled="1", proxy_type="http", proxy_url="proxy.corp", proxy_port="3128",
+                      proxy_username="svc", proxy_password="p@ss:word", proxy_rdns="0")
+    assert splunkd.conf_stanza(SETTINGS_CONF, "proxy")["proxy_password"] == ENCRYPTED
+
+    proxy = edge.read_proxy(splunkd.session_key, _logger())
+
+    assert proxy == {"proxy_enabled": "1", "proxy_type": "http", "proxy_url": "proxy.corp", "proxy_port": "3128",
+                     "proxy_username": "svc", "proxy_password": "p@ss:word", "proxy_rdns": "0"}
+    assert proxy_url(proxy) == "http://svc:p%40ss%3Aword@proxy.corp:3128"
+
+
+def test_read_proxy_is_empty_when_the_proxy_stanza_was_never_saved(splunkd):
+    import onepassword_splunk as edge
+
+    splunkd.set_log_level("INFO")  # the settings conf exists, without a proxy stanza
+    assert edge.read_proxy(splunkd.session_key, _logger()) == {}
+
+
+def test_read_log_level(splunkd):
+    import onepassword_splunk as edge
+
+    splunkd.create_conf(SETTINGS_CONF)
+    assert edge.read_log_level(splunkd.session_key, _logger()) == "INFO"  # solnlib's default
+    splunkd.set_log_level("DEBUG")
+    assert edge.read_log_level(splunkd.session_key, _logger()) == "DEBUG"
+
+
+def test_the_built_defaults_mean_no_proxy_and_info_until_the_admin_saves_settings(built_app, tmp_path_factory):
+    import onepassword_splunk as edge
+    from onepassword_events.proxy import proxy_url
+
+    with FakeSplunkd(splunk_home=tmp_path_factory.mktemp("splunk-home")) as fake, fake.activate():
+        fake.install_app(built_app)
+        proxy = edge.read_proxy(fake.session_key, _logger())
+        assert proxy["proxy_type"] == "http" and not proxy["proxy_enabled"] and not proxy["proxy_password"]
+        assert proxy_url(proxy) is None
+        assert edge.read_log_level(fake.session_key, _logger()) == "INFO"
+        fake.set_log_level("WARNING")  # local/ overrides default/
+        assert edge.read_log_level(fake.session_key, _logger()) == "WARNING"
+        # collections.conf defined the checkpoint collection: nothing to create
+        edge.checkpoint_store(fake.session_key)
+        assert fake.kv_collections() == {CHECKPOINT_COLLECTION: {"state": "string"}}
+        assert not [r for r in fake.requests if r.method == "POST"]
+        fake.stop(remove_home=True)
+
+
+def test_a_wrong_session_key_is_refused(splunkd):
+    import onepassword_splunk as edge
+
+    token = make_token()
+    splunkd.set_account("acme", token=token, region="auto")
+    with pytest.raises(Exception) as caught:
+        edge.read_account("not-the-session-key", "acme")
+    assert token not in str(caught.value)
+    assert splunkd.requests[-1].status == 401 and not splunkd.requests[-1].authorized
+
+
+# -- KV store checkpoints ----------------------------------------------------------------------
+def test_kvstore_checkpoint_store_round_trip(splunkd):
+    import onepassword_splunk as edge
+
+    store = edge.checkpoint_store(splunkd.session_key)
+    # solnlib created the missing collection with the field the add-on declares
+    assert splunkd.kv_collections() == {CHECKPOINT_COLLECTION: {"state": "string"}}
+    key = "acme_events.auditevents"
+    assert store.get(key) is None
+
+    state = {"version": 1, "account": "acme", "host": "events.1password.com", "cursor": "aGVsbG8=",
+             "newest_second": 1767225600, "newest_uuids": ["U1", "U2"]}
+    store.save(key, state)
+    record = splunkd.kv_records()[key]
+    assert record["_key"] == key and isinstance(record["state"], str) and json.loads(record["state"]) == state
+    assert set(record) == {"_key", "state", "_user"}
+    assert store.get(key) == state
+
+    store.save(key, dict(state, cursor="bmV4dA=="))
+    assert store.get(key)["cursor"] == "bmV4dA==" and list(splunkd.kv_records()) == [key]
+
+    store.delete(key)
+    assert splunkd.kv_records() == {} and store.get(key) is None
+    store.delete(key)  # a missing record: 404, which is not an error
+    statuses = [r.status for r in splunkd.requests_for(kind="kvstore") if r.method == "DELETE"]
+    assert statuses == [200, 404]
+
+
+def test_kvstore_starting_up_is_retried(splunkd):
+    import onepassword_splunk as edge
+
+    splunkd.fail_kvstore(times=1, status=503)
+    store = edge.checkpoint_store(splunkd.session_key)
+    store.save("a.signinattempts", {"cursor": "c"})
+    assert splunkd.kv_states() == {"a.signinattempts": {"cursor": "c"}}
+    kv = [r.status for r in splunkd.requests if r.kind.startswith("kvstore")]
+    assert kv[0] == 503 and 503 not in kv[1:]
+
+
+def test_the_input_rest_handler_deletes_the_checkpoints_of_a_removed_input(splunkd):
+    import onepassword_input_handler as handler
+
+    for key in ("old.signinattempts", "old.auditevents", "kept.auditevents"):
+        splunkd.kv_put(key, {"state": json.dumps({"cursor": key})})
+    handler.delete_checkpoints(splunkd.session_key, "old")
+    assert list(splunkd.kv_records()) == ["kept.auditevents"]
+    log = _log_text(splunkd, "old")
+    for name in ("signinattempts", "itemusages", "auditevents"):  # itemusages: 404, still fine
+        assert "event=checkpoint_deleted key=old.%s" % name in log
+    assert "checkpoint_delete_failed" not in log
+
+
+def test_the_fake_runs_as_its_own_process(tmp_path):
+    import onepassword_splunk as edge
+
+    token = make_token()
+    secrets_dir = tempfile.mkdtemp(prefix="fake-splunkd-state-")  # holds the token: outside tmp_path
+    try:
+        state = os.path.join(secrets_dir, "state.json")
+        with open(state, "w", encoding="utf-8") as handle:
+            json.dump({"accounts": {"acme": {"token": token, "region": "auto"}}, "log_level": "DEBUG"}, handle)
+        dump = str(tmp_path / "dump.json")
+        server = subprocess.Popen(
+            [sys.executable, os.path.join(ROOT, "tests", "splunkd_fake", "server.py"), "--state", state,
+             "--dump", dump, "--splunk-home", str(tmp_path / "splunk")],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        try:
+            ready = json.loads(server.stdout.readline())
+            with activate_splunk_home(ready["splunk_home"]):
+                assert edge.read_account(ready["session_key"], "acme")["token"] == token
+                assert edge.read_log_level(ready["session_key"], _logger()) == "DEBUG"
+                edge.checkpoint_store(ready["session_key"]).save("i.auditevents", {"cursor": "x"})
+        finally:
+            server.send_signal(signal.SIGTERM)
+            _, err = server.communicate(timeout=20)
+        assert server.returncode == 0, err
+        with open(dump, encoding="utf-8") as handle:
+            dumped = json.load(handle)
+        record = dumped["kvstore"]["%s/%s" % (ADDON, CHECKPOINT_COLLECTION)]["i.auditevents"]
+        assert json.loads(record["state"]) == {"cursor": "x"}
+        assert any(r["kind"] == "passwords" for r in dumped["requests"])
+    finally:
+        shutil.rmtree(secrets_dir, ignore_errors=True)
+
+
+# -- end to end: the generated modular input as splunkd runs it ------------------------------
+class EventsApi:
+    """POST /api/v2/<stream> with {"limit","start_time"} or {"cursor"}; pages of
+    the given raw item texts, {"cursor","has_more","items"}; bearer token checked."""
+
+    def __init__(self, token, items):
+        self.token = token
+        self.items = items  # {stream: [raw item text]}
+        self.requests = []  # (path, body, authorized)
+        self._cursors = {}
+        api = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _answer(self, status, body):
+                data = body.encode("utf-8")
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self):
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                authorized = self.headers.get("Authorization") == "Bearer " + api.token
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    body = None
+                api.requests.append((self.path, body, authorized))
+                stream = self.path.rsplit("/", 1)[-1]
+                if not authorized:
+                    return self._answer(401, '{"Error":{"Message":"Unauthorized"}}')
+                if not self.path.startswith("/api/v2/") or stream not in api.items or not isinstance(body, dict):
+                    return self._answer(400, '{"Error":{"Message":"bad request"}}')
+                if "cursor" in body:
+                    if body["cursor"] not in api._cursors:
+                        return self._answer(400, '{"Error":{"Message":"invalid cursor"}}')
+                    position, limit = api._cursors[body["cursor"]]
+                else:
+                    position, limit = 0, int(body["limit"])
+                page = api.items[stream][position:position + limit]
+                position += len(page)
+                cursor = "%s-%04d-%d" % (stream[:3].upper(), position, limit)
+                api._cursors[cursor] = (position, limit)
+                has_more = position < len(api.items[stream])
+                self._answer(200, '{"cursor":%s,"has_more":%s,"items":[%s]}' % (
+                    json.dumps(cursor), "true" if has_more else "false", ",".join(page)))
+
+            def log_message(self, *args):
+                pass
+
+        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+            daemon_threads = True
+            block_on_close = False
+
+        self._server = Server(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d" % self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self):
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def _rfc3339(second, fraction=""):
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)) + ("." + fraction if fraction else "") + "Z"
+
+
+def _served_items():
+    """Raw item texts with the spacing, escapes and characters Splunk must get verbatim."""
+    base = int(time.time()) - 7200
+    items = {
+        "signinattempts": [
+            '{"uuid":"SIA-1","session_uuid":"S1","timestamp":"%s","category":"success","type":"credentials_ok",'
+            '"target_user":{"email":"ana@example.com","name":"Ana"}}' % _rfc3339(base, "5"),
+            '{ "uuid" : "SIA-2", "timestamp" : "%s", "category" : "credentials_failed",\n'
+            '  "client" : {"app_name":"1Password Browser Extension","platform_name":"Chrome <beta> & co"} }'
+            % _rfc3339(base + 1, "123456789"),
+        ],
+        "auditevents": [
+            '{"uuid":"AUD-1","timestamp":"%s","actor_uuid":"A1","action":"join","object_type":"user",'
+            '"aux_info":"<b>&amp;</b>"}' % _rfc3339(base + 2),
+            '{"uuid":"AUD-2","timestamp":"%s","actor_details":{"name":"Zo\u00eb \u00d1and\u00fa \u2603",'
+            '"email":"zoe@example.com"},"action":"\\u00e9t\\u00e9\\n"}' % _rfc3339(base + 3, "25"),
+            '{"uuid":"AUD-3","timestamp":"%s","action":"grant","session":{"ip":"192.0.2.7"},"note":"\\"quoted\\""}'
+            % _rfc3339(base + 4, "000001"),
+        ],
+    }
+    times = {
+        "SIA-1": "%d.5" % base, "SIA-2": "%d.123456" % (base + 1), "AUD-1": "%d" % (base + 2),
+        "AUD-2": "%d.25" % (base + 3), "AUD-3": "%d.000001" % (base + 4),
+    }
+    return items, times
+
+
+def _interpreter(version, command):
+    """The real interpreter behind a pyenv shim, or None when it is not installed."""
+    env = dict(os.environ, PYENV_VERSION=version)
+    try:
+        code = "import sys; print(sys.executable); print('%d.%d' % sys.version_info[:2])"
+        found = subprocess.run([command, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    lines = found.stdout.split()
+    if found.returncode != 0 or len(lines) != 2 or lines[1] != version.rsplit(".", 1)[0]:
+        return None
+    return lines[0]
+
+
+# Dropped into the installed app's bin/: what the child imports, and from where.
+PROBE = r"""
+import import_declare_test  # noqa: F401
+import json, sys, sysconfig
+import requests, solnlib.conf_manager, solnlib.modular_input.checkpointer, splunklib.client  # noqa: F401
+import splunk, splunk.rest, splunk.clilib.bundle_paths  # noqa: F401  (splunkd's own package)
+import onepassword_events_helper  # noqa: F401
+print(json.dumps({
+    "version": "%d.%d" % sys.version_info[:2],
+    "site": "site" in sys.modules,
+    "stdlib": [sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"]],
+    "files": sorted({getattr(m, "__file__", None) or "" for m in list(sys.modules.values())} - {""}),
+}))
+"""
+
+
+def _check_child_python(splunkd, python, version, app_dir):
+    """The child sees the stdlib, the add-on (bin/, lib/) and splunkd's `splunk` package, nothing else;
+    and splunkd's other calls (--scheme, --validate-arguments) work."""
+    probe = os.path.join(app_dir, "bin", "_splunkd_fake_probe.py")
+    with open(probe, "w", encoding="utf-8") as handle:
+        handle.write(PROBE)
+    result = subprocess.run(splunkd.python_command(python, probe), capture_output=True, env=splunkd.env(),
+                            timeout=60, text=True)
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout)
+    assert seen["version"] == version.rsplit(".", 1)[0] and not seen["site"]
+    allowed = [os.path.join(app_dir, "bin") + os.sep, os.path.join(app_dir, "lib") + os.sep,
+               os.path.join(splunkd.splunk_home, "lib", "python3", "site-packages") + os.sep,
+               os.path.dirname(splunkd.python_command(python, probe)[3]) + os.sep]
+    allowed += [os.path.join(p, "") for p in seen["stdlib"]]
+    site = os.path.join(splunkd.splunk_home, "lib", "python3", "site-packages")
+    foreign = [f for f in seen["files"] if not f.startswith(tuple(allowed))
+               or ("site-packages" in f and not f.startswith(site))]  # the interpreter's own packages
+    assert not foreign, foreign
+    assert any(f.startswith(os.path.join(app_dir, "lib", "solnlib")) for f in seen["files"])
+
+    scheme = subprocess.run(splunkd.python_command(python, os.path.join(app_dir, "bin", "onepassword.py"), "--scheme"),
+                            capture_output=True, env=splunkd.env(), timeout=60, text=True)
+    assert scheme.returncode == 0, scheme.stderr
+    root = ET.fromstring(scheme.stdout)
+    assert (root.tag, root.findtext("title"), root.findtext("use_external_validation"),
+            root.findtext("streaming_mode")) == ("scheme", "onepassword", "true", "xml")
+    names = {arg.get("name") for arg in root.iter("arg")}
+    assert {"account", "event_types", "start_time", "page_size"} <= names
+
+    def validate(params):
+        return subprocess.run(
+            splunkd.python_command(python, os.path.join(app_dir, "bin", "onepassword.py"), "--validate-arguments"),
+            input=splunkd.validation_definition("acme_events", params), capture_output=True, env=splunkd.env(),
+            timeout=60, text=True)
+
+    good = validate({"account": "acme", "event_types": "auditevents,signinattempts", "page_size": "500"})
+    assert good.returncode == 0 and good.stdout == "", good.stdout + good.stderr
+    bad = validate({"account": "acme", "event_types": "auditevents,passwords", "page_size": "500"})
+    assert bad.returncode == 1 and "passwords" in ET.fromstring(bad.stdout).findtext("message")
+
+
+class _Outputs:
+    """The outputs of a run, also handed to the functional suite's token scanner when it is there."""
+
+    def __init__(self, request):
+        self.outputs = []
+        try:
+            self._scanner = request.getfixturevalue("scanner")
+        except pytest.FixtureLookupError:
+            self._scanner = None
+
+    def add_token(self, token):
+        if self._scanner is not None:
+            self._scanner.add_token(token)
+
+    def add_directory(self, path):
+        if self._scanner is not None:
+            self._scanner.add_directory(path)
+
+    def add(self, label, text):
+        self.outputs.append((label, text))
+        if self._scanner is not None:
+            self._scanner.add(label, text)
+
+
+def _parse_stream(stdout):
+    """The events of a modular-input XML stream, checked element by element."""
+    root = ET.fromstring(stdout)
+    assert root.tag == "stream"
+    events = []
+    for event in root:
+        assert event.tag == "event"
+        assert [child.tag for child in event] == ["time", "source", "sourcetype", "index", "data", "done"]
+        events.append(dict(event.attrib, **{child.tag: child.text for child in event}))
+    return events
+
+
+@pytest.mark.parametrize("version,command", [("3.13.0", "python3.13"), ("3.9.18", "python3.9")],
+                         ids=["python3.13", "python3.9"])
+def test_the_generated_input_runs_as_splunkd_runs_it(version, command, built_app, tmp_path_factory, request):
+    python = _interpreter(version, command)
+    if python is None:
+        pytest.skip("%s (PYENV_VERSION=%s) is not installed" % (command, version))
+    token = make_token("events.1password.com", features=("signinattempts", "auditevents"))
+    scanner = _Outputs(request)
+    scanner.add_token(token)
+    items, times = _served_items()
+    api = EventsApi(token, items)
+    home = tmp_path_factory.mktemp("splunk-home")
+    try:
+        with FakeSplunkd(splunk_home=home) as splunkd:
+            app_dir = splunkd.install_app(built_app)
+            scanner.add_directory(os.path.join(splunkd.splunk_home, "var"))
+            splunkd.set_account("acme", token=token, region="custom", custom_url=api.url, verify_tls=True)
+            _check_child_python(splunkd, python, version, app_dir)
+            script = os.path.join(app_dir, "bin", "onepassword.py")
+            definition = splunkd.input_definition({
+                # first an input whose account is gone: the next one must still run
+                "onepassword://orphan": {"account": "ghost", "index": "main", "interval": "60"},
+                "onepassword://acme_events": {
+                    "account": "acme", "event_types": "", "index": "op_events", "interval": "60", "page_size": "2",
+                    "host": splunkd.server_name, "python.version": "python3", "python.required": "3.13",
+                    "disabled": "0",
+                },
+            })
+
+            def run():
+                result = splunkd.run_script(python, script, stdin=definition)
+                assert result.stdout.isascii()  # the XML stream is ASCII whatever the items hold
+                stdout, stderr = result.stdout.decode("ascii"), result.stderr.decode("utf-8", "replace")
+                scanner.add("input stdout", stdout)
+                scanner.add("input stderr", stderr)
+                assert result.returncode == 0, stderr
+                # stderr goes to splunkd.log: no EventWriter ERROR/FATAL, and no log records
+                # but solnlib's retry notice for the orphan input's missing stanza
+                records = [line for line in stderr.splitlines()
+                           if line.startswith(("DEBUG", "INFO", "WARN", "ERROR", "CRITICAL", "FATAL"))]
+                assert records == ["WARNING:root:Run function: get failed: Traceback (most recent call last):"], stderr
+                assert "ConfStanzaNotExistException: Stanza: ghost does not exist" in stderr
+                return stdout
+
+            # -- first run: everything served lands in the stream, cursors in the KV store
+            events = _parse_stream(run())
+            assert len(events) == 5
+            for stream, raws in items.items():
+                got = [e for e in events if e["sourcetype"] == SOURCETYPES[stream]]
+                assert [e["data"] for e in got] == raws  # verbatim, item by item, in order
+            for event in events:
+                uuid = json.loads(event["data"])["uuid"]
+                assert event["time"] == times[uuid]
+                assert (event["stanza"], event["unbroken"]) == ("onepassword://acme_events", "1")
+                assert (event["source"], event["index"]) == ("1password:acme", "op_events")
+            first = [(path, body) for path, body, _ in api.requests]
+            assert sorted(path for path, _ in first) == ["/api/v2/auditevents", "/api/v2/auditevents",
+                                                        "/api/v2/signinattempts"]  # itemusages is not granted
+            assert all(authorized for _, _, authorized in api.requests)
+            resets = [body for _, body in first if "cursor" not in body]
+            assert len(resets) == 2 and all(body["limit"] == 2 for body in resets)
+
+            states = splunkd.kv_states(CHECKPOINT_COLLECTION)
+            assert sorted(states) == ["acme_events.auditevents", "acme_events.signinattempts"]
+            host = api.url.split("://", 1)[1]
+            for key, state in states.items():
+                assert (state["account"], state["host"]) == ("acme", host)
+            assert states["acme_events.auditevents"]["cursor"] == "AUD-0003-2"
+            assert states["acme_events.signinattempts"]["cursor"] == "SIG-0002-2"
+            for record in splunkd.kv_records(CHECKPOINT_COLLECTION).values():
+                assert isinstance(record["state"], str)
+
+            log = _log_text(splunkd, "acme_events")
+            summaries = [line for line in log.splitlines() if "event=run_summary" in line]
+            assert len(summaries) == 1 and "events=5" in summaries[0] and "host=%s" % host in summaries[0]
+            assert "requests=3" in summaries[0] and "statuses=200:3" in summaries[0]
+            assert "action=events_ingested" in log
+            orphan = _log_text(splunkd, "orphan")
+            assert 'exc_l="Configuration Error"' in orphan and "'ghost', which does not exist" in orphan
+
+            # the way in: server.conf/web.conf, the conf, the realm's passwords, the KV store
+            paths = [r.path for r in splunkd.requests]
+            for expected in ("/servicesNS/nobody/system/configs/conf-server/sslConfig",
+                             "/servicesNS/nobody/system/configs/conf-web/settings",
+                             "/servicesNS/nobody/%s/properties/%s" % (ADDON, ACCOUNT_CONF),
+                             "/servicesNS/nobody/%s/configs/conf-%s/acme" % (ADDON, ACCOUNT_CONF),
+                             "/servicesNS/nobody/%s/configs/conf-%s/proxy" % (ADDON, SETTINGS_CONF),
+                             "/servicesNS/nobody/%s/configs/conf-%s/logging" % (ADDON, SETTINGS_CONF),
+                             "/servicesNS/nobody/%s/storage/passwords" % ADDON,
+                             "/servicesNS/nobody/%s/storage/collections/config/%s" % (ADDON, CHECKPOINT_COLLECTION),
+                             "/servicesNS/nobody/%s/storage/collections/data/%s/batch_save"
+                             % (ADDON, CHECKPOINT_COLLECTION)):
+                assert expected in paths, expected
+            assert all(r.authorized for r in splunkd.requests)
+            assert not [r for r in splunkd.requests if r.kind == "unknown" or r.status >= 500]
+
+            # -- second run: only the saved cursors go out, nothing new comes in
+            del api.requests[:]
+            stdout = run()
+            assert "<event" not in stdout
+            assert all(set(body) == {"cursor"} for _, body, _ in api.requests)
+            assert sorted((path, body["cursor"]) for path, body, _ in api.requests) == sorted(
+                ("/api/v2/" + key.split(".", 1)[1], state["cursor"]) for key, state in states.items())
+            saved = {key: state["cursor"] for key, state in splunkd.kv_states(CHECKPOINT_COLLECTION).items()}
+            assert saved == {key: state["cursor"] for key, state in states.items()}
+            summaries = [line for line in _log_text(splunkd, "acme_events").splitlines()
+                         if "event=run_summary" in line]
+            assert len(summaries) == 2 and "events=0" in summaries[1]
+
+            # -- the token went nowhere it should not
+            outputs = [text for label, text in scanner.outputs]
+            outputs.append(json.dumps(splunkd.kv_records(CHECKPOINT_COLLECTION)))
+            outputs.append(json.dumps([r._asdict() for r in splunkd.requests]))
+            for folder, _, files in os.walk(os.path.join(splunkd.splunk_home, "var")):
+                for name in files:
+                    with open(os.path.join(folder, name), "rb") as handle:
+                        outputs.append(handle.read().decode("utf-8", "replace"))
+            for part in [token] + token.split(".")[1:]:
+                assert not [text for text in outputs if part in text]
+        shutil.rmtree(app_dir)  # 23 MB; the logs stay for a look
+    finally:
+        api.stop()

@@ -1,0 +1,14 @@
+"""Fake of splunkd's own `splunk` package, as a modular input sees it (see splunkd_fake_runtime)."""
+
+from splunkd_fake_runtime import (  # noqa: F401
+    AuthenticationFailed,
+    AuthorizationFailed,
+    InternalServerError,
+    LicenseRestriction,
+    RESTException,
+    ResourceNotFound,
+    SplunkdConnectionException,
+    SplunkdException,
+    getLocalServerInfo,
+    getSessionKey,
+)

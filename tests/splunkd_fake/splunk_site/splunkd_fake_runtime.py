@@ -1,0 +1,183 @@
+"""What splunkd's own Python (`import splunk`) gives a script, minus splunkd.
+
+Only the pieces the add-on's libraries reach for: the management URI read from
+$SPLUNK_HOME/etc/system/{default,local}/{server,web}.conf (as splunk.clilib's
+cli_common.getMgmtUri does), `splunk.rest.simpleRequest`, and
+`splunk.clilib.bundle_paths.make_splunkhome_path`.
+
+Stdlib only: copied into <fake SPLUNK_HOME>/lib/python3/site-packages beside a
+tiny `splunk` package, and loaded by path (under a private module name) for
+in-process tests, where `splunk` is tests/fakes' stand-in.
+"""
+
+import json
+import os
+import ssl
+import urllib.error
+import urllib.parse
+import urllib.request
+
+
+class SplunkdException(Exception):
+    def __init__(self, msg="", extendedMessages=None, statusCode=None):
+        super().__init__(msg)
+        self.msg = msg
+        self.extendedMessages = extendedMessages
+        self.statusCode = statusCode
+
+
+class RESTException(SplunkdException):
+    def __init__(self, statusCode=500, msg=""):
+        super().__init__(msg, statusCode=statusCode)
+
+
+class AuthenticationFailed(SplunkdException):
+    pass
+
+
+class AuthorizationFailed(SplunkdException):
+    pass
+
+
+class LicenseRestriction(SplunkdException):
+    pass
+
+
+class ResourceNotFound(SplunkdException):
+    pass
+
+
+class InternalServerError(SplunkdException):
+    pass
+
+
+class SplunkdConnectionException(SplunkdException):
+    pass
+
+
+def splunk_home():
+    return os.environ["SPLUNK_HOME"]
+
+
+def make_splunkhome_path(parts):
+    """$SPLUNK_HOME joined with parts; refuses paths escaping $SPLUNK_HOME."""
+    home = os.path.normpath(splunk_home())
+    path = os.path.normpath(os.path.join(home, *parts))
+    if os.path.commonpath([home, path]) != home:
+        raise ValueError("illegal escape from parent directory %r: %r" % (home, path))
+    return path
+
+
+def read_conf(path):
+    """{stanza: {key: value}} of one .conf file ({} when absent)."""
+    stanzas = {}
+    try:
+        with open(path, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return stanzas
+    current = stanzas.setdefault("default", {})
+    pending = ""
+    for line in lines:
+        if line.endswith("\\"):
+            pending += line[:-1] + "\n"
+            continue
+        line, pending = pending + line, ""
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        if text.startswith("[") and text.endswith("]"):
+            current = stanzas.setdefault(text[1:-1].strip(), {})
+            continue
+        if "=" in text:
+            key, value = text.split("=", 1)
+            current[key.strip()] = value.strip()
+    return stanzas
+
+
+def system_conf_value(conf, stanza, key, default=None):
+    value = default
+    for layer in ("default", "local"):
+        found = read_conf(os.path.join(splunk_home(), "etc", "system", layer, conf + ".conf"))
+        if key in found.get(stanza, {}):
+            value = found[stanza][key]
+    return value
+
+
+def getLocalServerInfo():
+    """The management URI, e.g. https://127.0.0.1:8089."""
+    ssl_on = str(system_conf_value("server", "sslConfig", "enableSplunkdSSL", "true")).strip().lower()
+    scheme = "https" if ssl_on in ("1", "true", "t", "yes", "y") else "http"
+    host_port = system_conf_value("web", "settings", "mgmtHostPort", "127.0.0.1:8089").strip()
+    return "%s://%s" % (scheme, host_port)
+
+
+class ServerResponse(dict):
+    """Like httplib2's Response: the headers, plus .status and .reason."""
+
+    def __init__(self, status, reason, headers):
+        super().__init__((k.lower(), v) for k, v in headers.items())
+        self.status = status
+        self.reason = reason
+
+
+def simpleRequest(path, sessionKey=None, getargs=None, postargs=None, method="GET", raiseAllErrors=False,
+                  proxyMode=False, rawResult=False, timeout=None, jsonargs=None, token=False):
+    """splunk.rest.simpleRequest: returns (serverResponse, serverContent bytes)."""
+    if path.startswith("http://") or path.startswith("https://"):
+        uri = path
+    elif path.startswith("/"):
+        uri = getLocalServerInfo() + path
+    else:
+        uri = getLocalServerInfo() + "/services/" + path
+    if getargs:
+        uri += ("&" if "?" in uri else "?") + urllib.parse.urlencode(getargs, doseq=True)
+    headers = {}
+    if sessionKey:
+        headers["Authorization"] = ("Bearer " if token else "Splunk ") + sessionKey
+    data = None
+    if jsonargs is not None:
+        data = (jsonargs if isinstance(jsonargs, str) else json.dumps(jsonargs)).encode("utf-8")
+        headers["Content-Type"] = "application/json"
+    elif postargs is not None:
+        data = urllib.parse.urlencode(postargs, doseq=True).encode("utf-8")
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    if data is not None and method == "GET":
+        method = "POST"
+    request = urllib.request.Request(uri, data=data, headers=headers, method=method)
+    context = None
+    if uri.startswith("https://"):
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    # splunkd's python talks to its own splunkd directly, never via a proxy
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context))
+    try:
+        with opener.open(request, timeout=timeout or 30) as answer:
+            response = ServerResponse(answer.status, answer.reason, dict(answer.headers))
+            content = answer.read()
+    except urllib.error.HTTPError as exc:
+        response = ServerResponse(exc.code, exc.reason, dict(exc.headers or {}))
+        content = exc.read()
+    except OSError as exc:
+        raise SplunkdConnectionException("error connecting to %s: %s" % (uri, exc)) from None
+    if rawResult:
+        return response, content
+    status = response.status
+    if status == 401:
+        raise AuthenticationFailed("splunkd refused the session key (HTTP 401)", statusCode=401)
+    if status == 402:
+        raise LicenseRestriction("HTTP 402", statusCode=402)
+    if status == 403:
+        raise AuthorizationFailed("HTTP 403", statusCode=403)
+    if status == 404 and raiseAllErrors:
+        raise ResourceNotFound(uri, statusCode=404)
+    if status >= 400 and raiseAllErrors:
+        raise InternalServerError("HTTP %d from %s" % (status, uri), statusCode=status)
+    return response, content
+
+
+def getSessionKey():
+    """Only REST handlers and searches have an ambient session key; a modular
+    input gets its key on stdin."""
+    return None
