@@ -100,7 +100,7 @@ class SourcetypeProps:
             elif key.startswith("LOOKUP-"):
                 stanza, rest = value.split(" ", 1)
                 inputs, mode, outputs = re.split(r"\b(OUTPUTNEW|OUTPUT)\b", rest, maxsplit=1)
-                self.lookups.append((Lookup(stanza, transforms), _pairs(inputs), mode, _pairs(outputs)))
+                self.lookups.append((Lookup(stanza, transforms), lookup_pairs(inputs), mode, lookup_pairs(outputs)))
 
     def apply(self, fields):
         fields = dict(fields)
@@ -130,7 +130,7 @@ class SourcetypeProps:
         return fields
 
 
-def _pairs(text):
+def lookup_pairs(text):
     """'a AS b c' -> [(a, b), (c, c)]: (lookup column, event field)."""
     tokens = text.replace(",", " ").split()
     pairs, index = [], 0

@@ -8,7 +8,7 @@ import re
 import pytest
 from addonfactory_splunk_conf_parser_lib import TABConfigParser
 
-from cim_mapping import LOOKUPS, PACKAGE, SOURCETYPES, read_conf
+from cim_mapping import LOOKUPS, PACKAGE, SOURCETYPES, lookup_pairs, read_conf
 
 DEFAULT = os.path.join(PACKAGE, "default")
 KNOWLEDGE_CONFS = ("props.conf", "transforms.conf", "eventtypes.conf", "tags.conf", "macros.conf")
@@ -101,21 +101,7 @@ def _lookups_in_props():
             if key.startswith("LOOKUP-"):
                 stanza, rest = value.split(" ", 1)
                 inputs, _, outputs = re.split(r"\b(OUTPUTNEW|OUTPUT)\b", rest, maxsplit=1)
-                yield sourcetype, key, stanza, _pairs(inputs), _pairs(outputs)
-
-
-def _pairs(text):
-    """'a AS b c' -> [(a, b), (c, c)] (lookup column, event field)."""
-    tokens = text.replace(",", " ").split()
-    pairs, index = [], 0
-    while index < len(tokens):
-        if index + 2 < len(tokens) and tokens[index + 1].upper() == "AS":
-            pairs.append((tokens[index], tokens[index + 2]))
-            index += 3
-        else:
-            pairs.append((tokens[index], tokens[index]))
-            index += 1
-    return pairs
+                yield sourcetype, key, stanza, lookup_pairs(inputs), lookup_pairs(outputs)
 
 
 def test_props_lookups_use_existing_transforms_and_columns():
