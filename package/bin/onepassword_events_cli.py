@@ -57,6 +57,8 @@ def _parser():
     def retry_budget(p, default):
         p.add_argument("--retry-budget", type=float, default=default, metavar="SECONDS",
                        help=f"time one request may spend retrying 429/5xx/network errors (default {default:g})")
+        p.add_argument("--read-timeout", type=float, default=60, metavar="SECONDS",
+                       help="how long to wait for an answer before retrying (default 60)")
 
     check = sub.add_parser("check", help="verify the token and print what it grants (one JSON object)")
     connection(check)
@@ -115,7 +117,7 @@ def main(argv=None):
     try:
         if args.command == "check":
             info = runner.check_account(_account(args, token), proxy_url=args.proxy, logger=logger,
-                                        retry=RetryPolicy(budget=args.retry_budget))
+                                        retry=RetryPolicy(budget=args.retry_budget), read_timeout=args.read_timeout)
             print(json.dumps({k: info[k] for k in ("features", "account_uuid", "issued_at", "host")}))
             return EXIT_OK
         return _fetch(args, token, logger)
@@ -153,7 +155,8 @@ def _fetch(args, token, logger):
             stanza=f"onepassword://{args.input_name}",
         )
     client = runner.build_client(_account(args, token), proxy_url=args.proxy, logger=logger,
-                                 retry=RetryPolicy(budget=args.retry_budget), sleep=stop.sleep)
+                                 retry=RetryPolicy(budget=args.retry_budget), sleep=stop.sleep,
+                                 read_timeout=args.read_timeout)
     with client:
         collector, refused = runner.build_collector(
             client, store, sink, args.input_name, args.account_name, args.event_types, start_time, limit,

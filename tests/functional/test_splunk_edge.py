@@ -284,7 +284,7 @@ def test_kvstore_checkpoint_store_round_trip(splunkd):
     assert store.get(key) is None
 
     state = {"version": 1, "account": "acme", "host": "events.1password.com", "cursor": "aGVsbG8=",
-             "newest_second": 1767225600, "newest_uuids": ["U1", "U2"]}
+             "newest_second": 1767225600, "recent_since": 1767224700, "recent": [[1767225600, "U1"]]}
     store.save(key, state)
     record = splunkd.kv_records()[key]
     assert record["_key"] == key and isinstance(record["state"], str) and json.loads(record["state"]) == state

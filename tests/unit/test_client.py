@@ -215,3 +215,23 @@ def test_tls_settings_reach_the_session(tmp_path):
 def test_refuses_to_start_without_a_token():
     with pytest.raises(ConfigurationError):
         EventsApiClient(BASE, "")
+
+
+@responses.activate
+def test_a_token_quoted_in_a_long_error_page_is_masked_before_the_message_is_cut():
+    page = "<html><body>" + "x" * 150 + " rejected token " + TOKEN + " " + "y" * 500 + "</body></html>"
+    responses.add(responses.POST, URL, status=502, body=page)
+    with pytest.raises(ServerError) as caught:
+        client(retry=RetryPolicy(max_attempts=1)).fetch_page("/api/v2/signinattempts", {})
+    message = caught.value.message
+    assert "rejected token ***" in message
+    for part in TOKEN.split("."):
+        assert part[:20] not in message
+
+
+@responses.activate
+def test_huge_json_error_messages_are_capped():
+    responses.add(responses.POST, URL, status=400, json={"status": 400, "message": "m" * 100000})
+    with pytest.raises(BadRequestError) as caught:
+        client().fetch_page("/api/v2/signinattempts", {})
+    assert len(caught.value.message) < 500

@@ -7,6 +7,7 @@ import responses
 from onepassword_events import timeparse
 from onepassword_events.checkpoint import FileCheckpointStore, MemoryCheckpointStore, checkpoint_key
 from onepassword_events.client import EventsApiClient, RetryPolicy
+from onepassword_events import collector as collector_module
 from onepassword_events.collector import RETENTION_SECONDS, Collector, clamp_start_time
 from onepassword_events.errors import AuthError, ServerError
 from onepassword_events.sinks import JsonLinesSink
@@ -124,21 +125,35 @@ def test_endless_has_more_with_empty_pages_is_bounded(api, tmp_path):
     assert run.status == "caught_up" and len(api.stream_requests("signinattempts")) == 3
 
 
-def test_expired_cursor_recovers_from_the_newest_second_without_gap_or_duplicate(api, tmp_path):
-    # several events share the newest second: the reset starts at that second and skips what was written
+def test_expired_cursor_recovers_without_gap_or_duplicate_even_for_late_events(api, tmp_path):
     items = [events.signin(n, second=n // 3) for n in range(9)]
     api.add("signinattempts", items[:5])  # ends in the middle of second 1
     store = FileCheckpointStore(str(tmp_path))
     _, first = collect(api, store, limit=4)
     state = store.get(checkpoint_key("in", "signinattempts"))
-    assert state["newest_uuids"] == sorted(i["uuid"] for i in items[3:5])
-    api.add("signinattempts", items[5:])
+    assert [uuid for _, uuid in state["recent"]] == [i["uuid"] for i in items[:5]]
+    assert state["recent_since"] == events.BASE + 1 - collector_module.RECOVERY_LOOKBACK
+    # new events, one of them late (its timestamp is before what was already written)
+    late = events.signin(100, second=0)
+    api.items["signinattempts"][:] = items[:3] + [late] + items[3:]  # and items 5-8 are new
     api.fail_next("signinattempts", 400, '{"Error":{"Message":"Bad Request"}}')
     (run,), second = collect(api, store, limit=4)
-    assert first.uuids() + second.uuids() == [i["uuid"] for i in items]
-    reset = api.stream_requests("signinattempts")[-2]
-    assert reset == {"limit": 4, "start_time": timeparse.format_rfc3339(events.BASE + 1)}
-    assert run.duplicates_skipped == 2 and run.status == "caught_up"
+    assert sorted(first.uuids() + second.uuids()) == sorted([i["uuid"] for i in items] + [late["uuid"]])
+    reset = api.stream_requests("signinattempts")[-3]
+    assert reset == {"limit": 4, "start_time": timeparse.format_rfc3339(events.BASE + 1 - collector_module.RECOVERY_LOOKBACK)}
+    assert run.duplicates_skipped == 5 and run.status == "caught_up"
+
+
+def test_the_recovery_window_is_bounded(api, tmp_path, monkeypatch):
+    monkeypatch.setattr(collector_module, "RECOVERY_MAX_UUIDS", 10)
+    api.add("signinattempts", [events.signin(n, second=n // 5) for n in range(40)])
+    store = FileCheckpointStore(str(tmp_path))
+    collect(api, store, limit=7)
+    state = store.get(checkpoint_key("in", "signinattempts"))
+    assert len(state["recent"]) == 10
+    # complete from the first second it still holds entirely
+    assert state["recent_since"] == events.BASE + 6
+    assert {second for second, _ in state["recent"]} == {events.BASE + 6, events.BASE + 7}
 
 
 def test_a_second_400_is_an_error_not_a_loop(api, tmp_path):
@@ -221,10 +236,17 @@ def test_checkpoint_holds_no_secret(api, tmp_path):
         text = path.read_text()
         assert api.token not in text and api.token.split(".")[1] not in text
         assert set(json.loads(text)) == {"version", "account", "host", "cursor", "newest_second", "newest_time",
-                                         "newest_uuids", "saved_at"}
+                                         "recent_since", "recent", "saved_at"}
 
 
 def test_page_size_outside_1_to_1000_is_refused(api):
     client = EventsApiClient(BASE_URL, api.token)
     with pytest.raises(ValueError):
         Collector(client, MemoryCheckpointStore(), None, "in", "a", [], START, limit=1001)
+
+
+def test_file_store_removes_temporaries_a_killed_process_left(tmp_path):
+    (tmp_path / ".tmp-abc.json").write_text('{"cursor": "half')
+    store = FileCheckpointStore(str(tmp_path))
+    store.save("in.signinattempts", {"cursor": "c"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.signinattempts.json"]

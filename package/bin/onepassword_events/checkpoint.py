@@ -24,7 +24,8 @@ class FileCheckpointStore:
     """Atomic JSON files in a directory (CLI, tests, benchmark).
 
     Written to a temporary file and renamed over the old one, so a killed
-    process leaves either the old or the new state, never half of one. Not
+    process leaves either the old or the new state, never half of one (one
+    process per directory: opening the store removes stale temporaries). Not
     fsynced: that guards against power loss, not crashes, and would cost a
     disk flush per page.
     """
@@ -32,6 +33,13 @@ class FileCheckpointStore:
     def __init__(self, directory):
         self.directory = directory
         os.makedirs(directory, exist_ok=True)
+        # a process killed between writing and renaming leaves its temporary file
+        for name in os.listdir(directory):
+            if name.startswith(".tmp-") and name.endswith(".json"):
+                try:
+                    os.unlink(os.path.join(directory, name))
+                except OSError:
+                    pass
 
     def _path(self, key):
         return os.path.join(self.directory, re.sub(r"[^\w.-]", "_", key) + ".json")

@@ -33,6 +33,7 @@ from .errors import (
 FEATURES_CLAIM = "1password.com/fts"
 INTROSPECT_PATH = "/api/v2/auth/introspect"
 INTROSPECT_V1_PATH = "/api/auth/introspect"
+MAX_MESSAGE = 300  # characters of an API error message kept in errors and logs
 _TAGS = re.compile(r"<[^>]*>")
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
 _CERT = re.compile(r"(certificate verify failed[^'\"(]*|wrong version number|[a-z ]*handshake failure)")
@@ -72,13 +73,13 @@ def _api_message(body):
     if isinstance(data, dict):
         inner = data.get("Error")
         if isinstance(inner, dict) and inner.get("Message"):
-            return str(inner["Message"])
+            return str(inner["Message"])[:MAX_MESSAGE]
         for key in ("message", "Message", "error", "detail"):
             if data.get(key):
-                return str(data[key])
+                return str(data[key])[:MAX_MESSAGE]
     if data is not None:
-        return _SPACES.sub(" ", text)[:200]
-    return _SPACES.sub(" ", _TAGS.sub(" ", text)).strip()[:200]
+        return _SPACES.sub(" ", text)[:MAX_MESSAGE]
+    return _SPACES.sub(" ", _TAGS.sub(" ", text)).strip()[:MAX_MESSAGE]
 
 
 def _reason(exc):
@@ -271,7 +272,9 @@ class EventsApiClient:
         self._raise_for_status(status, content, response.headers)
 
     def _raise_for_status(self, status, content, headers):
-        message = self._clean(_api_message(content.decode("utf-8", "replace")))
+        # mask secrets in the whole body first: the message is then cut short,
+        # and a cut token would no longer match
+        message = _api_message(self._clean(content.decode("utf-8", "replace")))
         detail = f"HTTP {status}" + (f": {message}" if message else "")
         if status == 401:
             raise AuthError(

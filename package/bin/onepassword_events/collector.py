@@ -6,6 +6,7 @@ the new cursor, so a crash replays at most the page in flight.
 """
 
 import time
+from collections import deque
 
 from . import timeparse
 from .checkpoint import checkpoint_key
@@ -16,7 +17,12 @@ RETENTION_SECONDS = 120 * 86400
 # and a reset sent at the very edge could be refused.
 RETENTION_MARGIN = 3600
 MAX_EMPTY_PAGES = 3
-STATE_VERSION = 1
+STATE_VERSION = 2
+# After an expired cursor the stream restarts this far before its newest event,
+# so events that arrived late (eventual consistency, item usages synced late)
+# are not lost; the UUIDs written in that window are kept to skip repeats.
+RECOVERY_LOOKBACK = 900
+RECOVERY_MAX_UUIDS = 2000
 
 
 class StreamRun:
@@ -28,7 +34,9 @@ class StreamRun:
         state = state or {}
         self.cursor = state.get("cursor")
         self.newest_second = state.get("newest_second")
-        self.newest_uuids = set(state.get("newest_uuids") or ())
+        # (second, uuid) of what was written since `recent_since`, for recovery
+        self.recent = deque(tuple(pair) for pair in state.get("recent") or () if len(pair) == 2)
+        self.recent_since = state.get("recent_since")
         self.reset_from = None
         self.skip_uuids = frozenset()
         self.recovered = False
@@ -168,12 +176,14 @@ class Collector:
         return done
 
     def _recover(self, run, exc):
-        """A saved cursor was refused: reset from the newest written second."""
+        """A saved cursor was refused: reset a look-back before the newest
+        written event and skip the UUIDs written since then."""
         run.recovered = True
         run.cursor = None
         if run.newest_second is not None:
-            run.reset_from = run.newest_second
-            run.skip_uuids = frozenset(run.newest_uuids)
+            since = run.recent_since if run.recent_since is not None else run.newest_second
+            run.reset_from = min(since, run.newest_second)
+            run.skip_uuids = frozenset(uuid for _, uuid in run.recent)
         self._log(
             "warning",
             "event=cursor_reset stream=%s reason=%r reset_from=%s skipping_uuids=%d",
@@ -184,12 +194,12 @@ class Collector:
         )
 
     def _events(self, run, items):
-        """(raw, time text) per item; tracks the newest second and its UUIDs."""
+        """(raw, time text) per item; remembers what was written, for recovery."""
         events = []
         append = events.append
         skip = run.skip_uuids
         newest = run.newest_second
-        newest_uuids = run.newest_uuids
+        remember = run.recent.append
         parse = timeparse.parse
         for raw, item in items:
             if type(item) is dict:
@@ -206,14 +216,28 @@ class Collector:
                 append((raw, "%d.%s" % (second, fraction[:6]) if fraction else "%d" % second))
                 if newest is None or second > newest:
                     newest = second
-                    newest_uuids = {uuid}
-                elif second == newest:
-                    newest_uuids.add(uuid)
+                if isinstance(uuid, str):
+                    remember((second, uuid))
             else:
                 append((raw, None))
         run.newest_second = newest
-        run.newest_uuids = newest_uuids
+        self._forget_old(run)
         return events
+
+    @staticmethod
+    def _forget_old(run):
+        """Keep the recovery window: RECOVERY_LOOKBACK seconds, at most RECOVERY_MAX_UUIDS."""
+        if run.newest_second is None:
+            return
+        recent = run.recent
+        floor = run.newest_second - RECOVERY_LOOKBACK
+        since = max(floor, run.recent_since if run.recent_since is not None else floor)
+        while recent and recent[0][0] < floor:
+            recent.popleft()
+        while len(recent) > RECOVERY_MAX_UUIDS:
+            # a burst: the window now starts after the second of what is forgotten
+            since = max(since, recent.popleft()[0] + 1)
+        run.recent_since = since
 
     def _state(self, run, cursor):
         return {
@@ -223,7 +247,8 @@ class Collector:
             "cursor": cursor,
             "newest_second": run.newest_second,
             "newest_time": None if run.newest_second is None else timeparse.format_rfc3339(run.newest_second),
-            "newest_uuids": sorted(u for u in run.newest_uuids if isinstance(u, str)),
+            "recent_since": run.recent_since,
+            "recent": list(run.recent),
             "saved_at": int(time.time()),
         }
 
