@@ -24,10 +24,12 @@ def test_conf_file_parses_without_duplicates(name):
     # The parser silently merges repeated stanzas and keys; Splunk would keep only one.
     stanzas, keys = set(), set()
     stanza = None
-    for line in open(path, encoding="utf-8"):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
+    continued = False
+    for raw in open(path, encoding="utf-8"):
+        line = raw.strip()
+        was_continued, continued = continued, raw.rstrip("\n").endswith("\\")
+        if was_continued or not line or line.startswith("#"):
+            continue  # a value continued from the line before (ends in a backslash)
         if line.startswith("["):
             stanza = line
             assert stanza not in stanzas, "%s: stanza %s appears twice" % (name, stanza)
@@ -90,8 +92,13 @@ def test_lookup_csv_is_rectangular_and_unique(filename):
 
 def test_every_lookup_file_is_used_and_every_transform_file_exists():
     transforms = read_conf(os.path.join(DEFAULT, "transforms.conf"))
-    files = {spec["filename"] for spec in transforms.values()}
+    files = {spec["filename"] for spec in transforms.values() if "filename" in spec}
     assert files == set(os.listdir(LOOKUPS))
+    # the others are KV store lookups of the add-on's own collections
+    collections = read_conf(os.path.join(DEFAULT, "collections.conf"))
+    for name, spec in transforms.items():
+        if "filename" not in spec:
+            assert spec.get("external_type") == "kvstore" and spec.get("collection") in collections, name
 
 
 def _lookups_in_props():

@@ -1,0 +1,265 @@
+"""Shared helpers of the detection tests: the package's saved searches, macros, lookups and
+the CIM model definitions, and a reader for the references an SPL search makes."""
+
+import csv
+import json
+import os
+import re
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+PACKAGE = os.path.join(ROOT, "package")
+DEFAULT = os.path.join(PACKAGE, "default")
+LOOKUPS = os.path.join(PACKAGE, "lookups")
+SCENARIOS = os.path.join(ROOT, "samples", "scenarios")
+SCHEMAS = os.path.join(SCENARIOS, "schemas")
+KNOWLEDGE = os.path.join(ROOT, "tests", "knowledge")
+DOCS = os.path.join(ROOT, "docs", "detections.md")
+
+for path in (KNOWLEDGE, SCENARIOS):
+    if path not in sys.path:
+        sys.path.insert(0, path)
+
+RULE_SUFFIX = " - Rule"
+REPORT_SUFFIX = " - Report"
+NAME_PREFIX = "1Password - "
+
+
+def read_conf(name):
+    from addonfactory_splunk_conf_parser_lib import TABConfigParser
+
+    parser = TABConfigParser()
+    parser.read(os.path.join(DEFAULT, name))
+    return parser.item_dict()
+
+
+def savedsearches():
+    """{stanza: settings}, with line continuations turned into plain newlines."""
+    stanzas = read_conf("savedsearches.conf")
+    for settings in stanzas.values():
+        for key, value in list(settings.items()):
+            settings[key] = value.replace("\\\n", "\n")
+    return stanzas
+
+
+def rules():
+    return {name: spec for name, spec in savedsearches().items() if name.endswith(RULE_SUFFIX)}
+
+
+def reports():
+    return {name: spec for name, spec in savedsearches().items() if name.endswith(REPORT_SUFFIX)}
+
+
+def rule_id(search):
+    """The rule id is the <id> of the onepassword_<id>_filter macro that ends the search."""
+    match = re.search(r"`onepassword_([a-z0-9_]+)_filter`\s*$", search.strip())
+    return match.group(1) if match else None
+
+
+def macros():
+    return read_conf("macros.conf")
+
+
+def expand_macros(text, table=None, depth=0):
+    table = table if table is not None else macros()
+    if depth > 10:
+        raise AssertionError("macro nesting too deep in %r" % text)
+
+    def one(match):
+        name = match.group(1)
+        return expand_macros(table[name]["definition"], table, depth + 1)
+
+    return re.sub(r"`([A-Za-z0-9_]+)`", one, text)
+
+
+def transforms():
+    return read_conf("transforms.conf")
+
+
+def csv_rows(filename):
+    with open(os.path.join(LOOKUPS, filename), encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def csv_header(filename):
+    with open(os.path.join(LOOKUPS, filename), encoding="utf-8", newline="") as handle:
+        return next(csv.reader(handle))
+
+
+# ------------------------------------------------------------------ CIM models
+def _cim_models_path():
+    """The CIM JSON files pytest-splunk-addon ships (through splunk_cim_models, or the
+    stand-in of tests/knowledge/cim_models_shim when the installed package lacks them)."""
+    try:
+        import splunk_cim_models
+
+        if hasattr(splunk_cim_models, "DATA_MODELS_PATH"):
+            return splunk_cim_models.DATA_MODELS_PATH
+        del sys.modules["splunk_cim_models"]
+    except ImportError:
+        pass
+    shim = os.path.join(KNOWLEDGE, "cim_models_shim")
+    if shim not in sys.path:
+        sys.path.insert(0, shim)
+    import splunk_cim_models
+
+    return splunk_cim_models.DATA_MODELS_PATH
+
+
+def cim_model(model):
+    """{dataset path ("All_Changes.Account_Management"): (root name, set of fields incl. inherited)}
+    and the dataset names, from the model's JSON definition."""
+    with open(os.path.join(_cim_models_path(), model + ".json"), encoding="utf-8") as handle:
+        definition = json.load(handle)
+    datasets = {}
+
+    def walk(obj, path, inherited, root):
+        fields = set(inherited) | {field["name"] for field in obj.get("fields", [])}
+        datasets[path] = (root, fields, obj["name"])
+        for child in obj.get("child_dataset", []):
+            walk(child, path + "." + child["name"], fields, root)
+
+    for obj in definition["objects"]:
+        walk(obj, obj["name"], {"_time", "host", "source", "sourcetype", "index"}, obj["name"])
+    return datasets
+
+
+MODEL_ROOTS = {"Authentication": "Authentication", "All_Changes": "Change", "Data_Access": "Data_Access"}
+
+
+# ------------------------------------------------------------------ SPL references
+MACRO_REF = re.compile(r"`([A-Za-z0-9_]+)(?:\(([^`]*)\))?`")
+LOOKUP_CMD = re.compile(r"\|\s*(lookup|inputlookup|outputlookup)\s+((?:[a-z_]+=\S+\s+)*)([A-Za-z0-9_.]+)([^|\]]*)")
+EVENTTYPE_REF = re.compile(r"\beventtype\s*=\s*\"?([A-Za-z0-9_]+)")
+DATAMODEL_REF = re.compile(r"\bdatamodel\s*=\s*\"?([A-Za-z_]+)\.([A-Za-z_]+)")
+NODENAME_REF = re.compile(r"\bnodename\s*=\s*\"?([A-Za-z_.]+)")
+DM_FIELD = re.compile(r"(?<![\w.])(Authentication|All_Changes|Data_Access)((?:\.[A-Za-z_][A-Za-z0-9_]*)+)")
+
+
+def macro_refs(spl):
+    return [(m.group(1), m.group(2)) for m in MACRO_REF.finditer(spl)]
+
+
+def lookup_refs(spl):
+    """[(command, lookup name, input columns, output columns)] of lookup/inputlookup commands."""
+    found = []
+    for match in LOOKUP_CMD.finditer(spl):
+        command, name, rest = match.group(1), match.group(3), match.group(4)
+        inputs, outputs = [], []
+        if command == "lookup":
+            parts = re.split(r"\bOUTPUT(?:NEW)?\b", rest, maxsplit=1)
+            inputs = _columns(parts[0])
+            outputs = _columns(parts[1]) if len(parts) > 1 else []
+        found.append((command, name, inputs, outputs))
+    return found
+
+
+def _columns(text):
+    tokens = text.replace(",", " ").split()
+    columns, index = [], 0
+    while index < len(tokens):
+        columns.append(tokens[index])
+        index += 3 if index + 2 < len(tokens) and tokens[index + 1].upper() == "AS" else 1
+    return columns
+
+
+def eventtype_refs(spl):
+    return EVENTTYPE_REF.findall(spl)
+
+
+def datamodel_refs(spl):
+    return DATAMODEL_REF.findall(spl)
+
+
+def nodename_refs(spl):
+    return NODENAME_REF.findall(spl)
+
+
+def datamodel_field_refs(spl):
+    """Data-model field names (Authentication.src, All_Changes.Account_Management.src_user),
+    leaving out wildcards (rename "X.*"), datamodel= and nodename= clauses."""
+    text = re.sub(r"\bdatamodel\s*=\s*\S+", " ", spl)
+    text = re.sub(r"\bnodename\s*=\s*\S+", " ", text)
+    text = re.sub(r"[\w.]+\.\*", " ", text)
+    return [m.group(1) + m.group(2) for m in DM_FIELD.finditer(text)]
+
+
+def cron_runs_per_hour(cron):
+    """The most runs the schedule makes in any hour of a week (croniter)."""
+    from croniter import croniter
+
+    start = 1795737600  # a Friday 00:00 UTC
+    itr = croniter(cron, start - 1)
+    per_hour = {}
+    while True:
+        at = itr.get_next(float)
+        if at >= start + 7 * 86400:
+            break
+        per_hour[int(at // 3600)] = per_hour.get(int(at // 3600), 0) + 1
+    return max(per_hour.values()) if per_hour else 0
+
+
+# ------------------------------------------------------------------ scenarios
+# "now" values the scenarios are checked at: a Wednesday noon UTC and instants around
+# minute and hour boundaries and the end of a day, so snapping (@m, @h, @d) cannot hide
+# a scenario that only works at some times.
+BASE_NOW = 1795608000  # 2026-11-25T12:00:00Z
+NOWS = [BASE_NOW + delta for delta in (0, 7, 59, 61, 1799, 3540, 3599, 43199, 86399 - 3600 * 12)]
+
+
+def manifest():
+    import replay
+
+    return replay.load_manifest()
+
+
+def lookup_rows_with(fixtures):
+    """{lookup name: rows}: the package's rows of every lookup of transforms.conf, then
+    the scenario's fixture rows (the replay appends them the same way)."""
+    rows = {}
+    for name, spec in transforms().items():
+        if "filename" in spec:
+            rows[name] = csv_rows(spec["filename"]) + [dict(row) for row in fixtures.get(name, [])]
+    return rows
+
+
+def macro_table_with(overrides):
+    table = {name: dict(spec) for name, spec in macros().items()}
+    for name, definition in overrides.items():
+        table[name]["definition"] = definition
+    return table
+
+
+def mapped_events(run, lookup_rows):
+    """The variant's events after the add-on's search-time mapping (tests/knowledge),
+    with the scenario's rows in the automatic lookups, plus _time, source and tags."""
+    from cim_mapping import Mapping
+
+    mapping = Mapping()
+    for props in mapping.props.values():
+        for lookup, _, _, _ in props.lookups:
+            lookup.rows = lookup_rows.get(lookup.stanza, lookup.rows)
+    events = []
+    for event in run.events:
+        if event["type"] == "log":
+            events.append({"_time": event["time"], "_raw": event["line"], "source": event["source"],
+                           "sourcetype": "input_log", "index": "_internal", "tags": set()})
+            continue
+        fields = mapping.all_fields(event["sourcetype"], event["item"], source=event["source"])
+        fields["_time"] = event["time"]
+        fields["tags"] = mapping.tags(event["sourcetype"], fields)
+        events.append(fields)
+    return events
+
+
+def run_model(rule_id, variant, now):
+    """(results of the rule's Python model, Context) for one scenario variant at one now."""
+    import replay
+    import rule_models
+
+    run = replay.materialize(rule_id, variant, now=now)
+    lookups = lookup_rows_with(run.lookups)
+    ctx = rule_models.Context(savedsearches()[run.dispatch["saved_search"]], macro_table_with(run.macros), lookups, now,
+                              mapped_events(run, lookups))
+    return rule_models.model(rule_id)(ctx), ctx
