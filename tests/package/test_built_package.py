@@ -38,7 +38,7 @@ def test_every_input_and_rest_handler_requires_python_3_13(built_addon):
     assert inputs["onepassword"]["interval"] == "60"
     restmap = conf(os.path.join(built_addon, "default", "restmap.conf"))
     handlers = [s for s in restmap.sections() if s.startswith("admin_external:")]
-    assert len(handlers) == 3
+    assert len(handlers) == 4  # account, settings, review (access-review records, issue 6), input
     for section in handlers:
         assert restmap[section]["python.required"] == "3.13", section
 
@@ -70,7 +70,8 @@ sys.path[0] = os.path.dirname(os.path.abspath(__file__))  # bin/, as when splunk
 sys.path.append(splunkd_stub)   # splunkd's own `splunk` package, faked; it comes last
 loaded = {}
 for name in ["onepassword", "onepassword_events_helper", "ta_1password_events_rh_account",
-             "ta_1password_events_rh_onepassword", "ta_1password_events_rh_settings", "onepassword_events_cli"]:
+             "ta_1password_events_rh_onepassword", "ta_1password_events_rh_settings", "ta_1password_events_rh_review",
+             "onepassword_events_cli"]:
     module = importlib.import_module(name)
     loaded[name] = module.__file__
 import requests, splunklib, solnlib, splunktaucclib
