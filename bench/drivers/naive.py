@@ -37,7 +37,9 @@ for stream in event_types.split(","):
         response.raise_for_status()
         page = response.json()
         for item in page["items"]:
-            ts = datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", item["timestamp"]).replace("Z", "+00:00"))
+            # datetime wants exactly 3 or 6 fraction digits before Python 3.11, and no "Z"
+            text = re.sub(r"\.(\d+)", lambda m: "." + (m.group(1) + "00000")[:6], item["timestamp"])
+            ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
             writer.write_event(Event(data=json.dumps(item), time="%.3f" % ts.timestamp(), index="main",
                                      sourcetype=SOURCETYPES[stream], source="1password:bench"))
             events += 1

@@ -597,8 +597,8 @@ def test_the_generated_input_runs_as_splunkd_runs_it(version, command, built_app
 
             def run():
                 result = splunkd.run_script(python, script, stdin=definition)
-                assert result.stdout.isascii()  # the XML stream is ASCII whatever the items hold
-                stdout, stderr = result.stdout.decode("ascii"), result.stderr.decode("utf-8", "replace")
+                # the XML stream is UTF-8 whatever the items hold (strict decoding fails otherwise)
+                stdout, stderr = result.stdout.decode("utf-8"), result.stderr.decode("utf-8", "replace")
                 scanner.add("input stdout", stdout)
                 scanner.add("input stderr", stderr)
                 assert result.returncode == 0, stderr

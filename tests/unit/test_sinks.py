@@ -1,4 +1,5 @@
 import io
+import xml.etree.ElementTree as ET
 
 from splunklib.modularinput import Event, EventWriter
 
@@ -13,7 +14,12 @@ EVENTS = [
 ]
 
 
-def test_xml_stream_is_exactly_what_splunklib_writes():
+def _elements(xml_text):
+    """Every element of a stream as (tag, attributes, text), in document order."""
+    return [(e.tag, e.attrib, e.text) for e in ET.fromstring(xml_text).iter()]
+
+
+def test_xml_stream_says_what_splunklib_says():
     fields = dict(index="op_index", source="1password:acme", stanza="onepassword://acme & \"co\" é")
     ours = io.StringIO()
     sink = SplunkXmlSink(ours, index=fields["index"], source=fields["source"], stanza=fields["stanza"])
@@ -25,7 +31,19 @@ def test_xml_stream_is_exactly_what_splunklib_writes():
     writer.write_event(Event(data=EVENTS[0][0], time=EVENTS[0][1], sourcetype=SIGNIN.sourcetype, **fields))
     writer.write_event(Event(data=EVENTS[1][0], time=None, sourcetype=AUDIT.sourcetype, **fields))
     writer.close()
-    assert ours.getvalue() == out.getvalue()
+    assert _elements(ours.getvalue()) == _elements(out.getvalue())
+    # the same bytes, but for non-ASCII text: UTF-8 here, character references there
+    assert ET.tostring(ET.fromstring(ours.getvalue()), encoding="us-ascii").decode() == out.getvalue()
+
+
+def test_non_ascii_reaches_splunk_as_utf8_whatever_the_stdout_encoding():
+    raw_out = io.BytesIO()
+    stdout = io.TextIOWrapper(raw_out, encoding="cp1252")  # Windows' stdout encoding for a pipe
+    sink = SplunkXmlSink(stdout, index="main")
+    sink.write_page(SIGNIN, EVENTS[1:])
+    sink.close()
+    text = raw_out.getvalue().decode("utf-8")
+    assert ET.fromstring(text).find("event").findtext("data") == EVENTS[1][0]
 
 
 def test_shares_the_stream_with_a_splunklib_event_writer():

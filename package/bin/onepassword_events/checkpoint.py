@@ -61,7 +61,8 @@ class FileCheckpointStore:
         fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(state, handle, separators=(",", ":"))
+                # dumps, not dump: json.dump streams through the pure-Python encoder
+                handle.write(json.dumps(state, separators=(",", ":")))
             os.replace(tmp, path)
         except BaseException:
             try:

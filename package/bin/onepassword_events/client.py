@@ -36,6 +36,7 @@ INTROSPECT_V1_PATH = "/api/auth/introspect"
 MAX_MESSAGE = 300  # characters of an API error message kept in errors and logs
 _TAGS = re.compile(r"<[^>]*>")
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
+_INCOMPLETE = re.compile(r"IncompleteRead\((\d+) bytes read, (\d+) more expected\)")
 _CERT = re.compile(r"(certificate verify failed[^'\"(]*|wrong version number|[a-z ]*handshake failure)")
 _SPACES = re.compile(r"\s+")
 
@@ -91,6 +92,10 @@ def _reason(exc):
             return match.group(1).strip()
     if "NameResolutionError" in text or "Name or service not known" in text:
         return "DNS lookup failed"
+    match = _INCOMPLETE.search(text)
+    if match:
+        read, missing = int(match.group(1)), int(match.group(2))
+        return f"the connection closed after {read:,} of {read + missing:,} bytes"
     if "RemoteDisconnected" in text or "Connection aborted" in text:
         return "connection closed by the server"
     return text[:300]
@@ -243,9 +248,15 @@ class EventsApiClient:
         headers = {"Content-Type": "application/json"} if payload is not None else None
         self.requests_made += 1
         try:
-            response = self._session.request(method, url, data=payload, headers=headers, timeout=self.timeout)
-            status = response.status_code
-            content = response.content
+            response = self._session.request(
+                method, url, data=payload, headers=headers, timeout=self.timeout, stream=True
+            )
+            try:
+                status = response.status_code
+                # the body in one read, not requests' 10 KB chunks: a page is ~1 MB
+                content = b"".join(response.iter_content(chunk_size=None))
+            finally:
+                response.close()  # back to the pool (kept alive) once read whole
         except requests.exceptions.SSLError as exc:
             raise TlsError(
                 f"TLS verification of {self.host} failed ({self._clean(_reason(exc))}); "
@@ -260,6 +271,8 @@ class EventsApiClient:
         except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
             raise MalformedResponseError(f"the answer of {self.host} was cut short: {self._clean(_reason(exc))}") from None
         except requests.exceptions.ConnectionError as exc:
+            if "Read timed out" in str(exc):  # raised while the body was being read
+                raise TransportError(f"{self.host} did not answer within {self.timeout[1]:g}s") from None
             raise TransportError(f"cannot reach {self.host}: {self._clean(_reason(exc))}") from None
         except requests.exceptions.RequestException as exc:
             raise TransportError(f"request to {self.host} failed: {self._clean(_reason(exc))}") from None

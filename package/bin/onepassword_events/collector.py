@@ -34,8 +34,12 @@ class StreamRun:
         state = state or {}
         self.cursor = state.get("cursor")
         self.newest_second = state.get("newest_second")
-        # (second, uuid) of what was written since `recent_since`, for recovery
-        self.recent = deque(tuple(pair) for pair in state.get("recent") or () if len(pair) == 2)
+        # per written page [its newest second, its UUIDs], back to `recent_since`, for recovery
+        self.recent = deque(
+            [entry[0], list(entry[1])] for entry in state.get("recent") or ()
+            if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], list)
+        )
+        self.recent_count = sum(len(uuids) for _, uuids in self.recent)
         self.recent_since = state.get("recent_since")
         self.reset_from = None
         self.skip_uuids = frozenset()
@@ -183,7 +187,7 @@ class Collector:
         if run.newest_second is not None:
             since = run.recent_since if run.recent_since is not None else run.newest_second
             run.reset_from = min(since, run.newest_second)
-            run.skip_uuids = frozenset(uuid for _, uuid in run.recent)
+            run.skip_uuids = frozenset(uuid for _, uuids in run.recent for uuid in uuids)
         self._log(
             "warning",
             "event=cursor_reset stream=%s reason=%r reset_from=%s skipping_uuids=%d",
@@ -198,45 +202,51 @@ class Collector:
         events = []
         append = events.append
         skip = run.skip_uuids
-        newest = run.newest_second
-        remember = run.recent.append
+        page_newest = -1
+        written = []
+        remember = written.append
         parse = timeparse.parse
         for raw, item in items:
-            if type(item) is dict:
-                uuid = item.get("uuid")
-                if skip and uuid in skip:
-                    run.duplicates_skipped += 1
-                    continue
-                try:
-                    second, fraction = parse(item.get("timestamp"))
-                except ValueError:
-                    self._log("warning", "event=bad_timestamp stream=%s uuid=%r", run.stream.name, uuid)
-                    append((raw, None))
-                    continue
-                append((raw, "%d.%s" % (second, fraction[:6]) if fraction else "%d" % second))
-                if newest is None or second > newest:
-                    newest = second
-                if isinstance(uuid, str):
-                    remember((second, uuid))
-            else:
+            if type(item) is not dict:
                 append((raw, None))
-        run.newest_second = newest
-        self._forget_old(run)
+                continue
+            uuid = item.get("uuid")
+            if skip and uuid in skip:
+                run.duplicates_skipped += 1
+                continue
+            try:
+                second, fraction = parse(item.get("timestamp"))
+            except ValueError:
+                self._log("warning", "event=bad_timestamp stream=%s uuid=%r", run.stream.name, uuid)
+                append((raw, None))
+                continue
+            append((raw, f"{second}.{fraction[:6]}" if fraction else str(second)))
+            if second > page_newest:
+                page_newest = second
+            if uuid:  # an item without one cannot be recognised again
+                remember(uuid)
+        if page_newest >= 0:
+            if run.newest_second is None or page_newest > run.newest_second:
+                run.newest_second = page_newest
+            run.recent.append([page_newest, written])
+            run.recent_count += len(written)
+            self._forget_old(run)
         return events
 
     @staticmethod
     def _forget_old(run):
-        """Keep the recovery window: RECOVERY_LOOKBACK seconds, at most RECOVERY_MAX_UUIDS."""
-        if run.newest_second is None:
-            return
+        """Keep the recovery window, page by page: RECOVERY_LOOKBACK seconds back
+        from the newest event, and at most RECOVERY_MAX_UUIDS (but the last page)."""
         recent = run.recent
         floor = run.newest_second - RECOVERY_LOOKBACK
         since = max(floor, run.recent_since if run.recent_since is not None else floor)
         while recent and recent[0][0] < floor:
-            recent.popleft()
-        while len(recent) > RECOVERY_MAX_UUIDS:
-            # a burst: the window now starts after the second of what is forgotten
-            since = max(since, recent.popleft()[0] + 1)
+            run.recent_count -= len(recent.popleft()[1])
+        while run.recent_count > RECOVERY_MAX_UUIDS and len(recent) > 1:
+            # a burst: the window now starts after the newest second of the page forgotten
+            page_newest, uuids = recent.popleft()
+            run.recent_count -= len(uuids)
+            since = max(since, page_newest + 1)
         run.recent_since = since
 
     def _state(self, run, cursor):

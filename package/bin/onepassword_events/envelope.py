@@ -43,29 +43,27 @@ def _items(text, pos):
     pos = _skip_ws(text, pos).end()
     if text[pos : pos + 1] == "]":
         return items, pos + 1
-    while True:
-        try:
+    try:
+        while True:
             obj, end = scan(text, pos)
-        except StopIteration as exc:
-            raise EnvelopeError(f"item {len(items)} is not valid JSON at offset {exc.value}") from None
-        except json.JSONDecodeError as exc:
-            raise EnvelopeError(f"item {len(items)} is not valid JSON: {exc.msg} at offset {exc.pos}") from None
-        append((text[pos:end], obj))
-        sep = text[end : end + 1]
-        if sep == ",":  # compact JSON: the usual case, no whitespace to skip
-            pos = end + 1
-            if text[pos : pos + 1] in (" ", "\n", "\r", "\t"):
-                pos = _skip_ws(text, pos).end()
-            continue
-        if sep != "]":
+            append((text[pos:end], obj))
+            if text[end] == "," and text[end + 1] == "{":  # compact JSON: the usual case
+                pos = end + 1
+                continue
             end = _skip_ws(text, end).end()
-            sep = text[end : end + 1]
+            sep = text[end]
             if sep == ",":
                 pos = _skip_ws(text, end + 1).end()
                 continue
             if sep != "]":
                 raise EnvelopeError(f"items array broken at offset {end}")
-        return items, end + 1
+            return items, end + 1
+    except StopIteration as exc:
+        raise EnvelopeError(f"item {len(items)} is not valid JSON at offset {exc.value}") from None
+    except json.JSONDecodeError as exc:
+        raise EnvelopeError(f"item {len(items)} is not valid JSON: {exc.msg} at offset {exc.pos}") from None
+    except IndexError:
+        raise EnvelopeError(f"the body ends inside the items array (after item {len(items)})") from None
 
 
 def parse_page(text):

@@ -17,17 +17,16 @@ def _escape_text(text):
 
 
 def _escape_attr(text):
-    text = _escape_text(text).replace('"', "&quot;").replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#09;")
-    return text.encode("ascii", "xmlcharrefreplace").decode("ascii")
+    return _escape_text(text).replace('"', "&quot;").replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#09;")
 
 
 class SplunkXmlSink:
     """The modular-input XML stream, written as text without an XML tree.
 
-    The output is what splunklib's EventWriter.write_event writes for the same
-    events (same elements, same order, same escaping), built with string
-    formatting because a per-event ElementTree costs more than all the rest of
-    the pipeline together.
+    The output is the XML splunklib's EventWriter.write_event writes for the
+    same events (same elements, order, attributes and escaping; non-ASCII text
+    as UTF-8 rather than character references), built with string formatting
+    because a per-event ElementTree costs more than the rest of the pipeline.
     """
 
     def __init__(self, out, index=None, host=None, source=None, stanza=None, writer=None):
@@ -53,8 +52,7 @@ class SplunkXmlSink:
             parts = []
             for tag, value in (("source", self._source), ("sourcetype", sourcetype), ("index", self._index), ("host", self._host)):
                 if value:
-                    text = _escape_text(value).encode("ascii", "xmlcharrefreplace").decode("ascii")
-                    parts.append("<%s>%s</%s>" % (tag, text, tag))
+                    parts.append("<%s>%s</%s>" % (tag, _escape_text(value), tag))
             tail = self._tails[sourcetype] = "".join(parts) + "<data>"
         return tail
 
@@ -76,21 +74,35 @@ class SplunkXmlSink:
         timed = head + "<time>"
         untimed = head + fields
         between = "</time>" + fields
+        # one flat list joined once: no per-event intermediate strings
         chunks = []
         append = chunks.append
         for raw, time_text in events:
             if "&" in raw or "<" in raw or ">" in raw:
                 raw = _escape_text(raw)
-            if not raw.isascii():
-                # as ElementTree does: ASCII output survives any stdout encoding
-                raw = raw.encode("ascii", "xmlcharrefreplace").decode("ascii")
             if time_text is None:
-                append(untimed + raw + "</data><done /></event>")
+                append(untimed)
             else:
-                append(timed + time_text + between + raw + "</data><done /></event>")
-        self._out.write("".join(chunks))
-        self._out.flush()
+                append(timed)
+                append(time_text)
+                append(between)
+            append(raw)
+            append("</data><done /></event>")
+        self._write("".join(chunks))
         return len(events)
+
+    def _write(self, text):
+        # UTF-8 bytes straight to the binary stream when there is one: the XML
+        # stream's encoding whatever the platform's stdout encoding (cp1252 on
+        # Windows would fail on the first non-Latin name)
+        binary = getattr(self._out, "buffer", None)
+        if binary is None:
+            self._out.write(text)
+            self._out.flush()
+            return
+        self._out.flush()  # what went through the text layer first (<stream>, splunklib's own events)
+        binary.write(text.encode("utf-8"))
+        binary.flush()
 
     def close(self):
         if self._writer is not None:
