@@ -29,6 +29,8 @@ from simulator import EventsApiSimulator  # noqa: E402
 PYTHON = os.environ.get("BENCH_PYTHON", "python3.13")
 PYENV = {"PYENV_VERSION": os.environ.get("BENCH_PYENV_VERSION", "3.13.0")}
 COLLECTOR_CPU, SERVER_CPU = 0, 1
+# bytecode cached between runs, outside output/ (what ships must stay free of it)
+PYCACHE = os.path.join(tempfile.gettempdir(), "onepassword-bench-pycache")
 
 
 def pin(cpu):
@@ -48,7 +50,7 @@ def run_driver(driver, simulator, streams, state_dir, extra_env=None, page_size=
     reader = subprocess.Popen(["wc", "-c"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               preexec_fn=lambda: pin(SERVER_CPU))
     process = subprocess.Popen(
-        [PYTHON, "-I", "-S", os.path.join(DRIVERS, driver), ADDON, simulator.url, state_dir, ",".join(streams),
+        [PYTHON, "-I", "-S", "-X", "pycache_prefix=" + PYCACHE, os.path.join(DRIVERS, driver), ADDON, simulator.url, state_dir, ",".join(streams),
          str(page_size)],
         stdin=subprocess.PIPE, stdout=reader.stdin, stderr=subprocess.PIPE, env=env,
         preexec_fn=lambda: pin(COLLECTOR_CPU),

@@ -1,8 +1,11 @@
 """Shared test setup: the add-on's bin/ on sys.path, solnlib logs in a temp dir."""
 
 import os
+import subprocess
 import sys
 import tempfile
+
+import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "package", "bin")
@@ -14,3 +17,30 @@ for path in (BIN, FAKES, os.path.join(ROOT, "tests")):
 # solnlib writes its log files under $SPLUNK_HOME/var/log/splunk.
 os.environ.setdefault("SPLUNK_HOME", tempfile.mkdtemp(prefix="splunk-home-"))
 os.makedirs(os.path.join(os.environ["SPLUNK_HOME"], "var", "log", "splunk"), exist_ok=True)
+
+
+ADDON_DIR = os.path.join(ROOT, "output", "TA-1password-events")
+
+
+def _newest_source_mtime():
+    newest = os.path.getmtime(os.path.join(ROOT, "globalConfig.json"))
+    for folder, _, files in os.walk(os.path.join(ROOT, "package")):
+        if "__pycache__" in folder:
+            continue
+        for name in files:
+            newest = max(newest, os.path.getmtime(os.path.join(folder, name)))
+    return newest
+
+
+@pytest.fixture(scope="session")
+def built_addon():
+    """output/TA-1password-events (and its package in dist/), rebuilt without the AppInspect
+    gate when missing or older than the sources."""
+    marker = os.path.join(ADDON_DIR, "VERSION")
+    packages = [n for n in os.listdir(os.path.join(ROOT, "dist")) if n.endswith(".tar.gz")] \
+        if os.path.isdir(os.path.join(ROOT, "dist")) else []
+    if not packages or not os.path.exists(marker) or os.path.getmtime(marker) < _newest_source_mtime():
+        result = subprocess.run([os.path.join(ROOT, "ucc_build.sh"), "--skip-appinspect"], cwd=ROOT,
+                                capture_output=True, text=True, timeout=1200)
+        assert result.returncode == 0, f"build failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return ADDON_DIR

@@ -40,13 +40,6 @@ from splunkd_fake import (
 )
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILT = os.path.join(ROOT, "output", ADDON)
-REQUIRED_BUILD_FILES = (
-    "bin/onepassword.py", "bin/onepassword_events_helper.py", "bin/onepassword_splunk.py",
-    "bin/import_declare_test.py", "bin/onepassword_events/collector.py", "lib/solnlib/__init__.py",
-    "lib/splunklib/__init__.py", "lib/requests/__init__.py", "default/ta_1password_events_settings.conf",
-    "default/collections.conf",
-)
 SOURCETYPES = {
     "signinattempts": "1password:insights:signin_attempts",
     "itemusages": "1password:insights:item_usages",
@@ -73,39 +66,13 @@ def _log_text(fake, input_name):
         return handle.read()
 
 
-# -- the built add-on, copied (others may rebuild output/ at any time) -----------------------
-def _build_complete(folder):
-    return all(os.path.isfile(os.path.join(folder, p)) for p in REQUIRED_BUILD_FILES)
-
-
+# -- the built add-on, copied so a run cannot touch output/ ---------------------------------
 @pytest.fixture(scope="module")
-def built_app(tmp_path_factory):
+def built_app(built_addon, tmp_path_factory):
     dest = str(tmp_path_factory.mktemp("built") / ADDON)
-    yield _copy_build(dest)
+    shutil.copytree(built_addon, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    yield dest
     shutil.rmtree(dest, ignore_errors=True)
-
-
-def _copy_build(dest):
-    deadline = time.time() + 240
-    built_once = False
-    while True:
-        if not os.path.isdir(os.path.join(ROOT, "output")) and not built_once:
-            built_once = True
-            result = subprocess.run([os.path.join(ROOT, "ucc_build.sh"), "--skip-appinspect"], cwd=ROOT,
-                                    capture_output=True, text=True, timeout=1200)
-            if result.returncode != 0:
-                pytest.fail("build failed:\n%s\n%s" % (result.stdout[-3000:], result.stderr[-3000:]))
-        if _build_complete(BUILT):
-            try:
-                shutil.copytree(BUILT, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-            except (OSError, shutil.Error):
-                pass
-            if _build_complete(dest):
-                return dest
-            shutil.rmtree(dest, ignore_errors=True)
-        if time.time() > deadline:
-            pytest.fail("no complete build in %s (is a rebuild stuck?)" % BUILT)
-        time.sleep(3)  # a rebuild by someone else is under way
 
 
 # -- discovery and configuration -------------------------------------------------------------

@@ -48,10 +48,13 @@ def test_checkpoint_collection_is_declared(built_addon):
 
 
 def test_no_compiled_code_or_bytecode_ships(built_addon):
-    shipped = []
-    for folder, dirs, files in os.walk(built_addon):
-        shipped += [os.path.join(folder, d) for d in dirs if d == "__pycache__"]
-        shipped += [os.path.join(folder, f) for f in files if f.endswith((".so", ".pyd", ".dll", ".dylib", ".pyc"))]
+    import tarfile
+
+    package = os.path.join(ROOT, "dist", f"{ADDON_NAME}-{ADDON_VERSION}.tar.gz")
+    with tarfile.open(package) as archive:
+        names = archive.getnames()
+    assert f"{ADDON_NAME}/bin/onepassword.py" in names and any("/lib/requests/" in n for n in names)
+    shipped = [n for n in names if "__pycache__" in n or n.endswith((".so", ".pyd", ".dll", ".dylib", ".pyc"))]
     assert shipped == []
 
 
