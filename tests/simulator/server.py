@@ -839,7 +839,30 @@ class EventsApiSimulator:
 
 
 # -- command line -------------------------------------------------------------------
-def main(argv=None):
+def dump_items(sim, path):
+    """Write what the simulator serves to `path` as one JSON object:
+
+        {"seed": 1, "anchor": <epoch>, "account_uuid": "...",
+         "streams": {"signinattempts": ["<item text>", ...], "itemusages": [...], "auditevents": [...]}}
+
+    Each item is its exact text (a JSON string holding the item's JSON), in the order the
+    API serves them. Written to a temporary file and renamed, so a reader never sees half
+    a file; readable by everyone (it holds no token).
+    """
+    document = {"seed": sim.seed, "anchor": sim.anchor, "account_uuid": sim.account_uuid,
+                "streams": {name: sim.items(name) for name in STREAMS}}
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    temporary = "%s.%d.tmp" % (path, os.getpid())
+    with open(temporary, "w", encoding="utf-8") as handle:
+        json.dump(document, handle)  # ASCII: exact strings whatever encoding a reader assumes
+    os.chmod(temporary, 0o644)
+    os.replace(temporary, path)
+    return path
+
+
+def build_parser():
+    """The command line of main() (also read by tests that check a command line offline)."""
     parser = argparse.ArgumentParser(
         description="1Password Events API simulator on 127.0.0.1 (try the add-on without 1Password).")
     parser.add_argument("--port", type=int, default=8443, help="TCP port on 127.0.0.1 (0: any free port)")
@@ -857,9 +880,16 @@ def main(argv=None):
     parser.add_argument("--tls", action="store_true", help="serve https with a generated self-signed certificate")
     parser.add_argument("--cert-dir", help="where the certificate is written (default: a temp dir)")
     parser.add_argument("--token-file", help="also write the token to this file (mode 600)")
+    parser.add_argument("--dump-items", metavar="FILE",
+                        help="write every served item (exact text, per stream, in log order) to this JSON file "
+                             "once the server is up, for tests that compare what a client stored")
     parser.add_argument("--envelope", choices=("compact", "spaced", "items_first"), default="compact")
     parser.add_argument("--verbose", "-v", action="store_true", help="log every request to stderr")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
     started = time.time()
     sim = EventsApiSimulator(
         seed=args.seed, signinattempts=args.signinattempts, itemusages=args.itemusages,
@@ -874,6 +904,8 @@ def main(argv=None):
         fd = os.open(args.token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(sim.token + "\n")
+    if args.dump_items:
+        dump_items(sim, args.dump_items)
     print("Events API simulator listening on %s (seed %d, %s events, ready in %.1fs)" % (
         sim.url, args.seed, ", ".join("%s %d" % (n, len(sim._data[n].texts)) for n in STREAMS),
         time.time() - started))

@@ -1,0 +1,1 @@
+"""Offline tests of the e2e suite's helpers, compose file, run_e2e.sh and CI workflow."""

@@ -1,0 +1,69 @@
+"""tests/e2e/spl.py: the searches' rex patterns read the log lines the input really writes
+(onepassword_events_helper._log_summary), and the searches are well-formed."""
+
+import io
+import logging
+import re
+from types import SimpleNamespace
+
+import pytest
+
+from e2e import spl
+
+import onepassword_events_helper as helper  # noqa: E402  (package/bin on sys.path: tests/conftest.py)
+from onepassword_events.streams import STREAMS
+
+
+def python_regex(pattern):
+    """An SPL (PCRE) rex pattern as Python's re reads it."""
+    return re.compile(pattern.replace("(?<", "(?P<"))
+
+
+def spl_rex(search):
+    """The pattern inside rex "..." of a search, unescaped as SPL reads the quoted string."""
+    match = re.search(r'\| rex "((?:[^"\\]|\\.)*)"', search)
+    return re.sub(r"\\(.)", r"\1", match.group(1))
+
+
+@pytest.fixture
+def log_lines():
+    out = io.StringIO()
+    logger = logging.getLogger("e2e-spl-test")
+    logger.handlers[:] = [logging.StreamHandler(out)]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    runs = [SimpleNamespace(stream=STREAMS[name], status=status, events=events, pages=pages, duplicates_skipped=0,
+                            newest_second=1767225600, lag_seconds=12, error=None)
+            for name, status, events, pages in (("signinattempts", "caught_up", 0, 1),
+                                                ("itemusages", "caught_up", 1200, 12),
+                                                ("auditevents", "interrupted", 100, 1))]
+    client = SimpleNamespace(host="127.0.0.1:8443", requests_made=14, status_counts={200: 14})
+    helper._log_summary(logger, "onepassword://e2e_in", "e2e_acct", "op_e2e_x_ingest", runs, client)
+    return out.getvalue().splitlines()
+
+
+def test_run_summary_rex_reads_the_events_written(log_lines):
+    pattern = python_regex(spl.RUN_SUMMARY_REX)
+    found = [m.group("run_events") for line in log_lines for m in [pattern.search(line)] if m]
+    assert found == ["1300"]
+    assert spl_rex(spl.run_summaries("e2e_in")) == spl.RUN_SUMMARY_REX
+
+
+def test_stream_summary_rex_reads_stream_status_and_events(log_lines):
+    pattern = python_regex(spl.STREAM_SUMMARY_REX)
+    found = [m.group("stream", "status", "n") for line in log_lines for m in [pattern.search(line)] if m]
+    assert found == [("signinattempts", "caught_up", "0"), ("itemusages", "caught_up", "1200"),
+                     ("auditevents", "interrupted", "100")]
+    assert spl_rex(spl.caught_up_streams("e2e_in")) == spl.STREAM_SUMMARY_REX
+
+
+def test_searches():
+    assert spl.input_log("e2e_in") == 'search index=_internal source="*ta_1password_events_e2e_in.log"'
+    assert spl.counts_by_index({"b", "a"}) == "| tstats count where (index=a OR index=b) by index"
+    assert spl.ingested_events("x").startswith('search index=x | eval e2e_time=printf("%.6f", _time) | table _raw ')
+    assert spl.datamodel_rows("Change", "Account_Management", "i") == (
+        "| datamodel Change Account_Management search | search index=i | table _raw *")
+    assert spl.log_lines_by_source(["/b.log", "/a.log"]) == (
+        'search index=_internal (source="/a.log" OR source="/b.log") | stats count by source')
+    assert spl.alert_fired("TA-1password-events", "R") == (
+        'search index=_audit action=alert_fired ss_app="TA-1password-events" ss_name="R" | stats count')
