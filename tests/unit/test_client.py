@@ -235,3 +235,23 @@ def test_huge_json_error_messages_are_capped():
     with pytest.raises(BadRequestError) as caught:
         client().fetch_page("/api/v2/signinattempts", {})
     assert len(caught.value.message) < 500
+
+
+@responses.activate
+def test_a_request_sent_ahead_is_retried_like_any_other():
+    responses.add(responses.POST, URL, status=503, body="busy")
+    responses.add(responses.POST, URL, body="not json")
+    responses.add(responses.POST, URL, body=GOOD_PAGE)
+    sleeps = Sleeps()
+    pending = client(sleeps).start_fetch("/api/v2/signinattempts", {"cursor": "x"})
+    page = pending.page()
+    assert page.cursor == "next" and len(responses.calls) == 3 and len(sleeps) == 2
+    assert all(json.loads(call.request.body) == {"cursor": "x"} for call in responses.calls)
+
+
+@responses.activate
+def test_a_request_sent_ahead_raises_its_error_in_the_caller():
+    responses.add(responses.POST, URL, status=401, json={"Error": {"Message": "Unauthorized"}})
+    pending = client().start_fetch("/api/v2/signinattempts", {"cursor": "x"})
+    with pytest.raises(AuthError):
+        pending.page()

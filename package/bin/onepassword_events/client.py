@@ -7,6 +7,7 @@ bodies; knows nothing of Splunk. One keep-alive session per client.
 import json
 import random
 import re
+import threading
 import time
 
 from urllib.parse import unquote
@@ -146,6 +147,7 @@ class EventsApiClient:
         self._logger = logger
         self.requests_made = 0
         self.status_counts = {}
+        self._counting = threading.Lock()  # requests may be in flight from several threads
         session = requests.Session()
         # Ignore environment proxies and ~/.netrc: a netrc entry would replace
         # the bearer header, and the proxy is the admin's explicit setting.
@@ -208,14 +210,29 @@ class EventsApiClient:
         payload = json.dumps(body, separators=(",", ":")).encode("ascii")
         return self._call("POST", path, payload, parse=True)
 
+    def start_fetch(self, path, body):
+        """Send a cursor request now and wait for its answer in a thread; the
+        returned object's page() parses it (retrying like fetch_page if needed).
+
+        Only the network wait runs in the thread (the socket read releases the
+        GIL), so the API's response time hides behind the caller's work on the
+        previous page; parsing stays in the caller's thread.
+        """
+        payload = json.dumps(body, separators=(",", ":")).encode("ascii")
+        return _PendingPage(self, path, payload)
+
     # -- internals ------------------------------------------------------------
-    def _call(self, method, path, payload, parse=False):
+    def _call(self, method, path, payload, parse=False, answered=None):
         started = time.monotonic()
         attempt = 0
         slept = 0.0
         while True:
             try:
-                text = self._once(method, path, payload)
+                if answered is not None:  # the first attempt, already sent from a thread
+                    first, answered = answered, None  # a retry sends the request again
+                    text = first.text()
+                else:
+                    text = self._once(method, path, payload)
                 if not parse:
                     return text
                 try:
@@ -246,7 +263,8 @@ class EventsApiClient:
     def _once(self, method, path, payload):
         url = self.base_url + path
         headers = {"Content-Type": "application/json"} if payload is not None else None
-        self.requests_made += 1
+        with self._counting:
+            self.requests_made += 1
         try:
             response = self._session.request(
                 method, url, data=payload, headers=headers, timeout=self.timeout, stream=True
@@ -276,7 +294,8 @@ class EventsApiClient:
             raise TransportError(f"cannot reach {self.host}: {self._clean(_reason(exc))}") from None
         except requests.exceptions.RequestException as exc:
             raise TransportError(f"request to {self.host} failed: {self._clean(_reason(exc))}") from None
-        self.status_counts[status] = self.status_counts.get(status, 0) + 1
+        with self._counting:
+            self.status_counts[status] = self.status_counts.get(status, 0) + 1
         if status == 200:
             try:
                 return content.decode("utf-8")
@@ -317,3 +336,32 @@ class EventsApiClient:
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return text
+
+
+class _PendingPage(threading.Thread):
+    """One request sent ahead (see EventsApiClient.start_fetch). A daemon
+    thread: a stop never waits for it, its answer is simply not used."""
+
+    def __init__(self, client, path, payload):
+        super().__init__(name="events-api " + path, daemon=True)
+        self._client = client
+        self._path = path
+        self._payload = payload
+        self._text = None
+        self._error = None
+        self.start()
+
+    def run(self):
+        try:
+            self._text = self._client._once("POST", self._path, self._payload)
+        except BaseException as exc:  # raised again in the caller's thread
+            self._error = exc
+
+    def text(self):
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._text
+
+    def page(self):
+        return self._client._call("POST", self._path, self._payload, parse=True, answered=self)

@@ -50,6 +50,7 @@ class StreamRun:
         self.empty_pages = 0
         self.error = None
         self.status = "running"
+        self.pending = None  # the next page, requested while this one is written
 
     @property
     def lag_seconds(self):
@@ -86,6 +87,7 @@ class Collector:
         limit=1000,
         logger=None,
         stop_requested=lambda: False,
+        read_ahead=True,
     ):
         if not 1 <= int(limit) <= 1000:
             raise ValueError(f"page size must be between 1 and 1000, not {limit}")
@@ -99,6 +101,7 @@ class Collector:
         self.limit = int(limit)
         self.logger = logger
         self.stop_requested = stop_requested
+        self.read_ahead = read_ahead
 
     def _load(self, stream):
         key = checkpoint_key(self.input_name, stream.name)
@@ -157,7 +160,11 @@ class Collector:
     def _step(self, run):
         body = self._request_body(run)
         try:
-            page = self.client.fetch_page(run.stream.path, body)
+            if run.pending is not None:
+                pending, run.pending = run.pending, None
+                page = pending.page()
+            else:
+                page = self.client.fetch_page(run.stream.path, body)
         except BadRequestError as exc:
             if "cursor" not in body or run.recovered:
                 raise
@@ -171,6 +178,8 @@ class Collector:
         done = not page.has_more or (
             not page.items and (page.cursor == run.cursor or run.empty_pages >= MAX_EMPTY_PAGES)
         )
+        if not done and self.read_ahead:
+            run.pending = self.client.start_fetch(run.stream.path, {"cursor": page.cursor})
         events = self._events(run, page.items)
         self.sink.write_page(run.stream, events)
         run.events += len(events)
