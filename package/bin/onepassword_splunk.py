@@ -10,7 +10,6 @@ REST_ROOT = "ta_1password_events"
 ACCOUNT_CONF = f"{REST_ROOT}_account"
 SETTINGS_CONF = f"{REST_ROOT}_settings"
 CHECKPOINT_COLLECTION = f"{REST_ROOT}_checkpoints"
-INPUT_SCHEME = "onepassword"  # bin/onepassword.py, generated; "onepassword_events" is the core package
 
 
 def logger_for_input(input_name):
