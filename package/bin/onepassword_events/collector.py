@@ -123,22 +123,16 @@ class Collector:
         while active:
             for run in list(active):
                 if self.stop_requested():
-                    for pending in active:
-                        pending.status = "interrupted"
-                    self._log("info", "event=stop_requested reason=%r", "splunkd asked the input to stop; state saved")
-                    return runs
+                    return self._interrupted(runs, active, "splunkd asked the input to stop; state saved")
                 try:
                     done = self._step(run)
                 except StopRequested:
-                    for pending in active:
-                        pending.status = "interrupted"
-                    self._log("info", "event=stop_requested reason=%r", "stopped while waiting to retry; state saved")
-                    return runs
+                    return self._interrupted(runs, active, "stopped while waiting to retry; state saved")
                 except AuthError as exc:
                     # A revoked token fails every stream the same way: stop the account.
-                    for pending in active:
-                        pending.error = exc
-                        pending.status = "error"
+                    for other in active:
+                        other.error = exc
+                        other.status = "error"
                     return runs
                 except EventsApiError as exc:
                     run.error = exc
@@ -148,6 +142,12 @@ class Collector:
                     if run.status == "running":
                         run.status = "caught_up"
                     active.remove(run)
+        return runs
+
+    def _interrupted(self, runs, active, reason):
+        for other in active:
+            other.status = "interrupted"
+        self._log("info", "event=stop_requested reason=%r", reason)
         return runs
 
     def _request_body(self, run):
