@@ -23,6 +23,7 @@ STATE_VERSION = 2
 # are not lost; the UUIDs written in that window are kept to skip repeats.
 RECOVERY_LOOKBACK = 900
 RECOVERY_MAX_UUIDS = 2000
+PENDING_GRACE = 1.0  # seconds a run that ends early waits for a page it asked for ahead
 
 
 class StreamRun:
@@ -119,6 +120,17 @@ class Collector:
     def run(self):
         """Drain every stream until caught up (or stopped); returns the StreamRuns."""
         runs = [self._load(stream) for stream in self.streams]
+        try:
+            return self._drain(runs)
+        finally:
+            # a run that ends early (stop, revoked token, error) may have asked for
+            # the next page of another stream: give it a moment, then let it go
+            for run in runs:
+                if run.pending is not None:
+                    run.pending.join(PENDING_GRACE)
+                    run.pending = None
+
+    def _drain(self, runs):
         active = list(runs)
         while active:
             for run in list(active):
