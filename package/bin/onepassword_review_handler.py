@@ -35,7 +35,8 @@ import uuid
 from splunktaucclib.rest_handler.admin_external import AdminExternalHandler, get_splunkd_endpoint
 from splunktaucclib.rest_handler.error import RestError
 
-ADDON_NAME = "TA-1password-events"
+from onepassword_events import ADDON_NAME
+
 CAPABILITY = "onepassword_record_review"
 REVIEWER_ROLE = "onepassword_reviewer"
 CHANGE_LOG = "ta_1password_events_review_changes"  # file: ta_1password_events_review_changes.log

@@ -99,7 +99,11 @@ def _reason(exc):
         return f"the connection closed after {read:,} of {read + missing:,} bytes"
     if "RemoteDisconnected" in text or "Connection aborted" in text:
         return "connection closed by the server"
-    return text[:300]
+    return text[:MAX_MESSAGE]
+
+
+def _payload(body):
+    return json.dumps(body, separators=(",", ":")).encode("ascii")
 
 
 def _retry_after(value):
@@ -207,8 +211,7 @@ class EventsApiClient:
 
     def fetch_page(self, path, body):
         """POST one cursor request; returns an envelope.Page."""
-        payload = json.dumps(body, separators=(",", ":")).encode("ascii")
-        return self._call("POST", path, payload, parse=True)
+        return self._call("POST", path, _payload(body), parse=True)
 
     def start_fetch(self, path, body):
         """Send a cursor request now and wait for its answer in a thread; the
@@ -218,8 +221,7 @@ class EventsApiClient:
         GIL), so the API's response time hides behind the caller's work on the
         previous page; parsing stays in the caller's thread.
         """
-        payload = json.dumps(body, separators=(",", ":")).encode("ascii")
-        return _PendingPage(self, path, payload)
+        return _PendingPage(self, path, _payload(body))
 
     # -- internals ------------------------------------------------------------
     def _call(self, method, path, payload, parse=False, answered=None):
@@ -277,23 +279,23 @@ class EventsApiClient:
                 response.close()  # back to the pool (kept alive) once read whole
         except requests.exceptions.SSLError as exc:
             raise TlsError(
-                f"TLS verification of {self.host} failed ({self._clean(_reason(exc))}); "
+                f"TLS verification of {self.host} failed ({self._cause(exc)}); "
                 "check the CA bundle setting, or the proxy's TLS inspection certificate"
             ) from None
         except requests.exceptions.ProxyError as exc:
-            raise ProxyError(f"could not reach {self.host} through the proxy: {self._clean(_reason(exc))}") from None
+            raise ProxyError(f"could not reach {self.host} through the proxy: {self._cause(exc)}") from None
         except requests.exceptions.ConnectTimeout:
             raise TransportError(f"timed out connecting to {self.host} after {self.timeout[0]:g}s") from None
         except requests.exceptions.ReadTimeout:
             raise TransportError(f"{self.host} did not answer within {self.timeout[1]:g}s") from None
         except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
-            raise MalformedResponseError(f"the answer of {self.host} was cut short: {self._clean(_reason(exc))}") from None
+            raise MalformedResponseError(f"the answer of {self.host} was cut short: {self._cause(exc)}") from None
         except requests.exceptions.ConnectionError as exc:
             if "Read timed out" in str(exc):  # raised while the body was being read
                 raise TransportError(f"{self.host} did not answer within {self.timeout[1]:g}s") from None
-            raise TransportError(f"cannot reach {self.host}: {self._clean(_reason(exc))}") from None
+            raise TransportError(f"cannot reach {self.host}: {self._cause(exc)}") from None
         except requests.exceptions.RequestException as exc:
-            raise TransportError(f"request to {self.host} failed: {self._clean(_reason(exc))}") from None
+            raise TransportError(f"request to {self.host} failed: {self._cause(exc)}") from None
         with self._counting:
             self.status_counts[status] = self.status_counts.get(status, 0) + 1
         if status == 200:
@@ -330,6 +332,10 @@ class EventsApiClient:
             raise ServerError(f"{self.host} had a server error ({detail})", status)
         raise EventsApiError(f"unexpected answer from {self.host} ({detail})", status)
 
+    def _cause(self, exc):
+        """The reason of a transport exception, safe to log."""
+        return self._clean(_reason(exc))
+
     def _clean(self, value):
         """Text safe to log: no token, no proxy credentials."""
         text = str(value)
@@ -340,7 +346,8 @@ class EventsApiClient:
 
 class _PendingPage(threading.Thread):
     """One request sent ahead (see EventsApiClient.start_fetch). A daemon
-    thread: a stop never waits for it, its answer is simply not used."""
+    thread: a run that ends early waits for it briefly (the collector's
+    PENDING_GRACE), then exits without it."""
 
     def __init__(self, client, path, payload):
         super().__init__(name="events-api " + path, daemon=True)
