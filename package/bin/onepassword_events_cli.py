@@ -134,15 +134,12 @@ def _fetch(args, token, logger):
     from onepassword_events import runner
     from onepassword_events.checkpoint import FileCheckpointStore, MemoryCheckpointStore
     from onepassword_events.client import RetryPolicy
-    from onepassword_events.errors import ConfigurationError
     from onepassword_events.sinks import JsonLinesSink, SplunkXmlSink
     from onepassword_events.stopping import StopFlag
 
-    try:
-        start_time = runner.parse_start_time(args.start_time)
-        limit = runner.parse_page_size(args.limit)
-    except ValueError as exc:
-        raise ConfigurationError(str(exc)) from None
+    # both raise ConfigurationError, which main() reports as a usage error
+    start_time = runner.parse_start_time(args.start_time)
+    limit = runner.parse_page_size(args.limit)
     stop = StopFlag().install()
     store = FileCheckpointStore(args.state_dir) if args.state_dir else MemoryCheckpointStore()
     if args.format == "jsonl":
