@@ -109,6 +109,25 @@ def bench_throughput(args):
     return {"ours": ours, "naive": naive, "ratios": ratios}
 
 
+def bench_per_request(args):
+    """CPU the input spends per request when pages are small (limit 100): the
+    fixed cost of a request (HTTP, envelope, checkpoint save, read-ahead) weighs
+    most there."""
+    backlog = args.small_pages
+    print(f"== CPU per request: {backlog:,} item usages at page size 100, 1 stream, {args.runs} runs")
+    cpu_ms, requests_made = [], []
+    with EventsApiSimulator(seed=11, itemusages=backlog, late_fraction=0) as simulator:
+        for _ in range(args.runs):
+            with tempfile.TemporaryDirectory() as state:
+                simulator.clear_log()
+                figures = run_driver("ours.py", simulator, ["itemusages"], state, page_size=100)
+                assert figures["events"] == backlog, figures
+                requests_made.append(simulator.count("itemusages"))
+                cpu_ms.append(1000 * figures["cpu_s"] / requests_made[-1])
+    print(f"  CPU ms per request {median_range(cpu_ms, '{:.2f}')}   requests per run {requests_made[0]}")
+    return {"cpu_ms_per_request": cpu_ms}
+
+
 def bench_memory(args):
     print(f"== memory: peak RSS of the input draining 100k vs {args.big:,} events ({args.runs} runs each)")
     small = throughput(["ours.py"], 100_000, args.runs)["ours.py"]
@@ -207,12 +226,13 @@ def bench_rate_limited(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", choices=["throughput", "memory", "requests", "idle", "rate"], action="append")
+    parser.add_argument("--only", choices=["throughput", "per_request", "memory", "requests", "idle", "rate"], action="append")
     args = parser.parse_args()
     args.runs = 1 if args.quick else 3
     args.backlog = 20_000 if args.quick else 200_000
     args.big = 200_000 if args.quick else 1_000_000
     args.idle_runs = 3 if args.quick else 7
+    args.small_pages = 10_000 if args.quick else 50_000
     # enough requests to span two full one-minute windows
     args.limited = 6_000 if args.quick else 130_000
     if not os.path.isdir(ADDON):
@@ -220,7 +240,7 @@ def main():
     pin(SERVER_CPU)
     print(f"collector: {PYTHON} (pyenv {PYENV['PYENV_VERSION']}) from {ADDON}, CPU {COLLECTOR_CPU}; "
           f"simulator + reader on CPU {SERVER_CPU}")
-    steps = {"throughput": bench_throughput, "memory": bench_memory, "requests": bench_requests,
+    steps = {"throughput": bench_throughput, "per_request": bench_per_request, "memory": bench_memory, "requests": bench_requests,
              "idle": bench_idle, "rate": bench_rate_limited}
     for name in args.only or steps:
         steps[name](args)
