@@ -3,7 +3,11 @@
 import base64
 import ipaddress
 import json
+import re
 from urllib.parse import urlsplit
+
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
 
 from .errors import ConfigurationError
 
@@ -57,31 +61,106 @@ def token_host(token):
 
 
 def is_loopback(host):
-    if not host:
-        return False
-    if host.lower() == "localhost":
-        return True
+    """A literal loopback address (127.0.0.0/8, ::1). Names such as localhost do
+    not count: what they resolve to is up to the host's resolver."""
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        return ipaddress.ip_address((host or "").strip("[]")).is_loopback
     except ValueError:
         return False
 
 
+_DNS_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
+# What inet_aton (and so the resolver) reads as an IPv4 address: 2130706433,
+# 0x7f000001, 127.1, 0177.0.0.1. Such a "name" is an address in disguise.
+_INET_ATON_PART = re.compile(r"(?:0x[0-9a-f]*|[0-9]+)\Z")
+_URL_CHARS = re.compile(r"[!-~]+\Z")  # printable ASCII, no space
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def _host_of(host):
+    """The host part of a URL in canonical form, or None if it is not a plain
+    DNS name or IP literal."""
+    host = host.lower()
+    if host.startswith("["):
+        try:
+            return "[%s]" % ipaddress.IPv6Address(host[1:-1]).compressed if host.endswith("]") else None
+        except ValueError:
+            return None
+    try:
+        return str(ipaddress.IPv4Address(host))
+    except ValueError:
+        pass
+    labels = host.rstrip(".").split(".")
+    if len(host) > 253 or not all(_DNS_LABEL.match(label) for label in labels):
+        return None
+    if all(_INET_ATON_PART.match(label) for label in labels):
+        return None
+    return host.rstrip(".")
+
+
 def normalize_base_url(url):
-    """Validate a base URL: https anywhere, plain http only on loopback."""
+    """Validate an Events API base URL and return it in canonical form.
+
+    Parsed with urllib3's parser, the one requests connects with, then rebuilt
+    from checked parts: https, or plain http to a literal loopback address; no
+    user:password@, no path, query or fragment; a DNS name or an IP literal as
+    host; the host lower-cased and the default port dropped, so cosmetic edits
+    of the URL keep the checkpoints.
+    """
     url = (url or "").strip()
+    example = "expected e.g. https://events.1password.com"
+    if not url:
+        raise ConfigurationError(f"the Events API URL is empty; {example}")
+    if not _URL_CHARS.match(url) or "\\" in url:
+        raise ConfigurationError(
+            f"the Events API URL contains a space, a backslash or a character outside printable ASCII; {example}"
+        )
     if "://" not in url:
         url = "https://" + url
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ConfigurationError(f"'{url}' is not a valid Events API URL; expected e.g. https://events.1password.com")
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
+    if "@" in url.split("://", 1)[1].split("/", 1)[0]:
+        # checked first: the URL (and a password in it) is not echoed in any message
         raise ConfigurationError(
-            f"plain http:// is allowed only for loopback addresses; use https://{parts.netloc}"
+            "the Events API URL must not contain a user name or password (user:password@); "
+            "the Events Reporting token is the only credential"
         )
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise ConfigurationError(f"'{url}' must be a bare host URL without a path, e.g. https://{parts.netloc}")
-    return f"{parts.scheme}://{parts.netloc}"
+    try:
+        parts = parse_url(url)
+    except LocationParseError:
+        raise ConfigurationError(f"'{url}' is not a valid URL; {example}") from None
+    scheme = (parts.scheme or "").lower()
+    if scheme not in _DEFAULT_PORTS:
+        raise ConfigurationError(f"'{url}' must start with https://; {example}")
+    if parts.auth is not None:
+        raise ConfigurationError("the Events API URL must not contain a user name or password (user:password@)")
+    host = _host_of(parts.host or "")
+    if host is None:
+        raise ConfigurationError(f"'{url}' does not name a valid host (a DNS name or an IP address); {example}")
+    port = parts.port
+    if port is not None and not 0 < port < 65536:
+        raise ConfigurationError(f"'{url}' has an invalid port")
+    if (parts.path or "/") != "/" or parts.query is not None or parts.fragment is not None:
+        raise ConfigurationError(f"'{url}' must be a bare host URL without a path, e.g. https://{host}")
+    if scheme == "http" and not is_loopback(host):
+        raise ConfigurationError(
+            "plain http:// is allowed only for a literal loopback address such as http://127.0.0.1:8443 "
+            f"(a test server on this host); use https://{host}"
+        )
+    netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+    return f"{scheme}://{netloc}"
+
+
+def same_host(saved, current):
+    """Whether a host saved in a checkpoint (possibly by an older version, in
+    another case or with the default port) is the host the client talks to."""
+
+    def canonical(value):
+        value = (value or "").strip().rstrip("/").lower()
+        for port in (":443", ":80"):
+            if value.endswith(port):
+                value = value[: -len(port)]
+        return value
+
+    return canonical(saved) == canonical(current)
 
 
 def resolve_base_url(region=None, custom_url=None, token=None):
