@@ -82,17 +82,19 @@ def test_granted_features_come_from_the_token_without_a_request():
 
 
 @pytest.mark.parametrize(
-    "status, body, error, words",
+    "status, body, error, words, api_message",
     [
-        (401, '{"Error":{"Message":"Unauthorized"}}', AuthError, ["invalid, expired or revoked", "Unauthorized"]),
-        (400, '{"Error":{"Message":"Bad Request"}}', BadRequestError, ["HTTP 400", "Bad Request"]),
-        (400, '{"status":400,"message":"invalid cursor"}', BadRequestError, ["invalid cursor"]),
-        (403, '{"status":403,"message":"forbidden feature"}', FeatureNotGrantedError, ["forbidden feature"]),
-        (404, "404 page not found", ConfigurationError, ["404 page not found", "region"]),
+        # the two documented error shapes (events-api.md section 9): their message is kept, as detail
+        (401, '{"Error":{"Message":"Unauthorized"}}', AuthError, ["invalid, expired or revoked"], "Unauthorized"),
+        (400, '{"Error":{"Message":"Bad Request"}}', BadRequestError, ["HTTP 400"], "Bad Request"),
+        (400, '{"status":400,"message":"invalid cursor"}', BadRequestError, ["HTTP 400"], "invalid cursor"),
+        (403, '{"status":403,"message":"forbidden feature"}', FeatureNotGrantedError, ["HTTP 403"], "forbidden feature"),
+        # a plain-text 404 (a wrong URL) is not an Events API answer: nothing of it is kept
+        (404, "404 page not found", ConfigurationError, ["HTTP 404", "region"], None),
     ],
 )
 @responses.activate
-def test_errors_that_must_not_be_retried(status, body, error, words):
+def test_errors_that_must_not_be_retried(status, body, error, words, api_message):
     responses.add(responses.POST, URL, status=status, body=body)
     sleeps = Sleeps()
     with pytest.raises(error) as caught:
@@ -100,6 +102,10 @@ def test_errors_that_must_not_be_retried(status, body, error, words):
     assert len(responses.calls) == 1 and sleeps == []
     for word in words:
         assert word in caught.value.message
+    # the message is ours alone; the API's own text is only in the logged form
+    assert "page not found" not in str(caught.value)
+    if api_message:
+        assert api_message not in caught.value.message and f"'{api_message}'" in str(caught.value)
     assert TOKEN not in str(caught.value)
 
 
@@ -133,7 +139,7 @@ def test_gives_up_within_the_time_budget_with_the_last_error():
     with pytest.raises(ServerError) as caught:
         client(sleeps, retry=RetryPolicy(budget=10, base_delay=1, max_delay=60)).fetch_page("/api/v2/signinattempts", {})
     assert sum(sleeps) <= 10
-    assert "maintenance" in caught.value.message and "gave up after" in caught.value.message
+    assert "maintenance" in str(caught.value) and "gave up after" in caught.value.message
 
 
 @responses.activate
@@ -178,7 +184,7 @@ def test_transport_failures_are_categorized(exception, error, words):
     with pytest.raises(error) as caught:
         client(retry=RetryPolicy(max_attempts=2)).fetch_page("/api/v2/signinattempts", {})
     for word in words:
-        assert word in caught.value.message
+        assert word in str(caught.value)
     expected_calls = 2 if error.retryable else 1
     assert len(responses.calls) == expected_calls
 
@@ -190,7 +196,7 @@ def test_proxy_credentials_never_appear_in_errors():
         f"Cannot connect to proxy {proxy} (ops@corp:s3cr:t)"))
     with pytest.raises(ProxyError) as caught:
         client(proxy_url=proxy, retry=RetryPolicy(max_attempts=1)).fetch_page("/api/v2/signinattempts", {})
-    assert "s3cr" not in caught.value.message and "***" in caught.value.message
+    assert "s3cr" not in str(caught.value) and "proxy" in caught.value.message
 
 
 @responses.activate
@@ -218,15 +224,23 @@ def test_refuses_to_start_without_a_token():
 
 
 @responses.activate
-def test_a_token_quoted_in_a_long_error_page_is_masked_before_the_message_is_cut():
-    page = "<html><body>" + "x" * 150 + " rejected token " + TOKEN + " " + "y" * 500 + "</body></html>"
-    responses.add(responses.POST, URL, status=502, body=page)
+def test_an_echoed_token_is_masked_before_the_message_is_cut():
+    body = json.dumps({"status": 400, "message": "x" * 50 + " rejected token " + TOKEN + " " + "y" * 500})
+    responses.add(responses.POST, URL, status=400, body=body)
+    with pytest.raises(BadRequestError) as caught:
+        client(retry=RetryPolicy(max_attempts=1)).fetch_page("/api/v2/signinattempts", {})
+    logged = str(caught.value)
+    assert "rejected token ***" in logged
+    for part in TOKEN.split("."):
+        assert part[:8] not in logged
+
+
+@responses.activate
+def test_an_html_error_page_is_never_shown():
+    responses.add(responses.POST, URL, status=502, body="<html><body>INTERNAL-SECRET: db=10.0.0.5</body></html>")
     with pytest.raises(ServerError) as caught:
         client(retry=RetryPolicy(max_attempts=1)).fetch_page("/api/v2/signinattempts", {})
-    message = caught.value.message
-    assert "rejected token ***" in message
-    for part in TOKEN.split("."):
-        assert part[:20] not in message
+    assert "HTTP 502" in str(caught.value) and "INTERNAL" not in str(caught.value)
 
 
 @responses.activate
@@ -234,24 +248,4 @@ def test_huge_json_error_messages_are_capped():
     responses.add(responses.POST, URL, status=400, json={"status": 400, "message": "m" * 100000})
     with pytest.raises(BadRequestError) as caught:
         client().fetch_page("/api/v2/signinattempts", {})
-    assert len(caught.value.message) < 500
-
-
-@responses.activate
-def test_a_request_sent_ahead_is_retried_like_any_other():
-    responses.add(responses.POST, URL, status=503, body="busy")
-    responses.add(responses.POST, URL, body="not json")
-    responses.add(responses.POST, URL, body=GOOD_PAGE)
-    sleeps = Sleeps()
-    pending = client(sleeps).start_fetch("/api/v2/signinattempts", {"cursor": "x"})
-    page = pending.page()
-    assert page.cursor == "next" and len(responses.calls) == 3 and len(sleeps) == 2
-    assert all(json.loads(call.request.body) == {"cursor": "x"} for call in responses.calls)
-
-
-@responses.activate
-def test_a_request_sent_ahead_raises_its_error_in_the_caller():
-    responses.add(responses.POST, URL, status=401, json={"Error": {"Message": "Unauthorized"}})
-    pending = client().start_fetch("/api/v2/signinattempts", {"cursor": "x"})
-    with pytest.raises(AuthError):
-        pending.page()
+    assert len(str(caught.value)) < 300

@@ -4,6 +4,11 @@ Each item is returned twice: as the exact text the API sent (what Splunk
 indexes, byte for byte) and as the decoded object (to read its timestamp and
 uuid). Decoding runs on the json module's C scanner, one item at a time, so
 no item is ever re-encoded.
+
+A body is data from a server that may be hostile: whatever the JSON layer
+raises on it (nesting deep enough for RecursionError, an integer of thousands
+of digits) becomes an EnvelopeError, a page holds at most the API's largest
+page size, and error messages give offsets, never the server's text.
 """
 
 import json
@@ -15,6 +20,9 @@ _decode_at = json.JSONDecoder().raw_decode
 _scan_once = json.JSONDecoder().scan_once
 _scan_string = json.decoder.scanstring
 _skip_ws = re.compile(r"[ \t\n\r]*").match
+
+MAX_ITEMS = 1000  # the API's largest page size (limit 1-1000)
+MAX_CURSOR_CHARS = 16384  # cursors are opaque but short; one is saved with every page
 
 
 class Page(NamedTuple):
@@ -30,8 +38,7 @@ class EnvelopeError(ValueError):
 def _expect(text, pos, char):
     pos = _skip_ws(text, pos).end()
     if text[pos : pos + 1] != char:
-        found = text[pos : pos + 1] or "end of body"
-        raise EnvelopeError(f"expected '{char}' at offset {pos}, found '{found}'")
+        raise EnvelopeError(f"expected '{char}' at offset {pos}")
     return pos + 1
 
 
@@ -47,6 +54,8 @@ def _items(text, pos):
         while True:
             obj, end = scan(text, pos)
             append((text[pos:end], obj))
+            if len(items) > MAX_ITEMS:
+                raise EnvelopeError(f"more than {MAX_ITEMS} items in one page")
             if text[end] == "," and text[end + 1] == "{":  # compact JSON: the usual case
                 pos = end + 1
                 continue
@@ -68,6 +77,15 @@ def _items(text, pos):
 
 def parse_page(text):
     """Parse a response body; raises EnvelopeError if it is not the envelope."""
+    try:
+        return _parse_page(text)
+    except EnvelopeError:
+        raise
+    except (ValueError, RecursionError, IndexError, KeyError, TypeError, OverflowError, MemoryError) as exc:
+        raise EnvelopeError(f"the JSON cannot be read ({type(exc).__name__})") from None
+
+
+def _parse_page(text):
     cursor = None
     has_more = False
     items = []
@@ -108,6 +126,8 @@ def parse_page(text):
         raise EnvelopeError("unexpected data after the response object")
     if not isinstance(cursor, str) or not cursor:
         raise EnvelopeError("response has no cursor")
+    if len(cursor) > MAX_CURSOR_CHARS:
+        raise EnvelopeError(f"the cursor is longer than {MAX_CURSOR_CHARS} characters")
     if not seen_items and has_more:
         raise EnvelopeError("response has no items array")
     return Page(cursor, has_more, items)

@@ -1,8 +1,11 @@
 """Typed errors of the Events API client.
 
 Every error carries a category (used for the monitoring dashboard and the
-troubleshooting guide) and a message an admin can act on. Messages never
-contain the token: they are built from status codes, hosts and API error text.
+troubleshooting guide) and a message an admin can act on. The message is our
+own text (status codes, the configured host, advice): nothing a server sent.
+What the server or the network said goes, sanitized and short, into `detail`,
+which the logs and the CLI show and the Accounts page does not (a URL the
+caller chose must not turn the search head into a window on other services).
 """
 
 
@@ -10,13 +13,15 @@ class EventsApiError(Exception):
     category = "api_error"
     retryable = False
 
-    def __init__(self, message, status=None):
+    def __init__(self, message, status=None, detail=None):
         super().__init__(message)
         self.message = message
         self.status = status
+        self.detail = detail
 
     def __str__(self):
-        return self.message
+        """The message plus the sanitized detail: what logs and the CLI show."""
+        return f"{self.message} ({self.detail})" if self.detail else self.message
 
 
 class AuthError(EventsApiError):
@@ -41,8 +46,8 @@ class RateLimitError(EventsApiError):
     category = "rate_limit"
     retryable = True
 
-    def __init__(self, message, status=429, retry_after=None):
-        super().__init__(message, status)
+    def __init__(self, message, status=429, retry_after=None, detail=None):
+        super().__init__(message, status, detail)
         self.retry_after = retry_after
 
 
@@ -68,7 +73,8 @@ class ProxyError(EventsApiError):
 
 
 class MalformedResponseError(EventsApiError):
-    """A 200 whose body is not the documented JSON envelope (e.g. truncated)."""
+    """A 200 whose body is not the documented JSON envelope (truncated, too
+    large, nested too deep), or pages that make no progress."""
 
     category = "malformed_response"
     retryable = True
@@ -79,6 +85,6 @@ class ConfigurationError(EventsApiError):
 
 
 class StopRequested(EventsApiError):
-    """splunkd asked the input to stop while it was waiting to retry."""
+    """splunkd asked the input to stop while a request or a retry wait was under way."""
 
     category = "interrupted"
