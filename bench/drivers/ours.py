@@ -20,11 +20,10 @@ page_size = sys.argv[5] if len(sys.argv) > 5 else "1000"
 sys.path.insert(0, os.path.join(addon, "bin"))
 import import_declare_test  # noqa: E402,F401  (the add-on's lib/ first, as in Splunk)
 
-from splunklib.modularinput import EventWriter  # noqa: E402
-
 import onepassword_events_helper as helper  # noqa: E402
 import onepassword_splunk as splunk_edge  # noqa: E402
 from onepassword_events.checkpoint import FileCheckpointStore  # noqa: E402
+from onepassword_events.sinks import ModularInputStream  # noqa: E402
 
 token = sys.stdin.readline().strip()
 account = {"token": token, "region": "custom", "custom_url": base_url}
@@ -51,10 +50,10 @@ def counted(log, name, sourcetype, n_events, index, account=None, **kwargs):
 from solnlib import log as solnlib_log  # noqa: E402
 
 solnlib_log.events_ingested = counted
-writer = EventWriter(output=sys.stdout)
+stream = ModularInputStream(sys.stdout)
 item = {"account": "bench", "index": "main", "event_types": event_types, "page_size": page_size}
-helper.collect_input("onepassword://bench", item, "session-key", writer)
-writer.close()
+helper.collect_input("onepassword://bench", item, "session-key", stream)
+stream.close()
 usage = resource.getrusage(resource.RUSAGE_SELF)
 # VmHWM, not ru_maxrss: ru_maxrss survives exec and so counts the parent's
 # memory at fork (the benchmark process holding the simulator's backlog).

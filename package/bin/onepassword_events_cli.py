@@ -111,6 +111,7 @@ def main(argv=None):
         return _fail(f"no token: set ${TOKEN_ENV} or pipe the token on stdin", EXIT_USAGE)
 
     from onepassword_events import runner
+    from onepassword_events.checkpoint import CheckpointError, StateDirectoryBusy
     from onepassword_events.client import RetryPolicy
     from onepassword_events.errors import ConfigurationError, EventsApiError
 
@@ -121,10 +122,10 @@ def main(argv=None):
             print(json.dumps({k: info[k] for k in ("features", "account_uuid", "issued_at", "host")}))
             return EXIT_OK
         return _fetch(args, token, logger)
-    except ConfigurationError as exc:
-        return _fail(f"[{exc.category}] {exc.message}", EXIT_USAGE)
-    except EventsApiError as exc:
-        return _fail(f"[{exc.category}] {exc.message}", EXIT_API_ERROR)
+    except (ConfigurationError, StateDirectoryBusy) as exc:
+        return _fail(f"[{exc.category}] {exc}", EXIT_USAGE)
+    except (EventsApiError, CheckpointError) as exc:
+        return _fail(f"[{exc.category}] {exc}", EXIT_API_ERROR)
     except Exception as exc:  # noqa: BLE001 - one clear line, not a traceback
         text = str(exc).replace(token, "***")
         return _fail(f"{type(exc).__name__}: {text}", EXIT_API_ERROR)
@@ -134,38 +135,43 @@ def _fetch(args, token, logger):
     from onepassword_events import runner
     from onepassword_events.checkpoint import FileCheckpointStore, MemoryCheckpointStore
     from onepassword_events.client import RetryPolicy
-    from onepassword_events.sinks import JsonLinesSink, SplunkXmlSink
+    from onepassword_events.sinks import JsonLinesSink, ModularInputStream, SplunkXmlSink
     from onepassword_events.stopping import StopFlag
 
     # both raise ConfigurationError, which main() reports as a usage error
     start_time = runner.parse_start_time(args.start_time)
     limit = runner.parse_page_size(args.limit)
     stop = StopFlag().install()
+    client = runner.build_client(_account(args, token), proxy_url=args.proxy, logger=logger,
+                                 retry=RetryPolicy(budget=args.retry_budget), sleep=stop.sleep,
+                                 stop_requested=stop, read_timeout=args.read_timeout)
+    # taken before anything is written: a second run on the same directory refuses
     store = FileCheckpointStore(args.state_dir) if args.state_dir else MemoryCheckpointStore()
     if args.format == "jsonl":
         if hasattr(sys.stdout, "reconfigure"):
             sys.stdout.reconfigure(encoding="utf-8")  # items are UTF-8 JSON whatever the locale
-        sink = JsonLinesSink(sys.stdout)
+        sink = stream = JsonLinesSink(sys.stdout)
     else:
+        stream = ModularInputStream(sys.stdout)
         sink = SplunkXmlSink(
-            sys.stdout, index=args.index, source=f"1password:{args.account_name}",
+            stream, index=args.index, source=f"1password:{args.account_name}",
             stanza=f"onepassword://{args.input_name}",
         )
-    client = runner.build_client(_account(args, token), proxy_url=args.proxy, logger=logger,
-                                 retry=RetryPolicy(budget=args.retry_budget), sleep=stop.sleep,
-                                 read_timeout=args.read_timeout)
     with client:
-        collector, refused = runner.build_collector(
-            client, store, sink, args.input_name, args.account_name, args.event_types, start_time, limit,
-            logger=logger, stop_requested=stop,
-        )
-        runs = collector.run()
-    sink.close()
+        try:
+            collector, refused = runner.build_collector(
+                client, store, sink, args.input_name, args.account_name, args.event_types, start_time, limit,
+                logger=logger, stop_requested=stop,
+            )
+            runs = collector.run()
+        finally:
+            stream.close()
+            store.close()
     for run in runs:
         logger.info("event=stream_summary stream=%s status=%s events=%d pages=%d", run.stream.name, run.status,
                     run.events, run.pages)
     failures = [f"{name}: the token does not grant this event type" for name in refused]
-    failures += [f"{r.stream.name}: [{r.error.category}] {r.error.message}" for r in runs if r.error is not None]
+    failures += [f"{r.stream.name}: [{r.error.category}] {r.error}" for r in runs if r.error is not None]
     if failures:
         for failure in failures:
             sys.stderr.write(f"error: {failure}\n")

@@ -6,6 +6,7 @@ this edge reads the Splunk configuration and hands it to the collector core.
 
 import import_declare_test  # noqa: F401  (puts the add-on's lib/ first on sys.path)
 
+import sys
 import time
 
 import onepassword_splunk as splunk_edge
@@ -14,7 +15,7 @@ from onepassword_events.checkpoint import CheckpointError
 from onepassword_events.errors import ConfigurationError, EventsApiError, FeatureNotGrantedError
 from onepassword_events.stopping import StopFlag
 from onepassword_events.proxy import proxy_url
-from onepassword_events.sinks import SplunkXmlSink
+from onepassword_events.sinks import ModularInputStream, SplunkXmlSink
 from onepassword_events.streams import parse_stream_names
 
 
@@ -29,15 +30,21 @@ def validate_input(definition):
 
 
 def stream_events(inputs, event_writer):
+    # The add-on writes the modular-input stream itself (sinks.py); splunklib's
+    # event_writer stays unused, so its close() after this returns adds nothing.
     stop = StopFlag().install()
     session_key = inputs.metadata["session_key"]
-    for full_name, item in inputs.inputs.items():
-        if stop():
-            break
-        collect_input(full_name, item, session_key, event_writer, stop)
+    stream = ModularInputStream(sys.stdout)
+    try:
+        for full_name, item in inputs.inputs.items():
+            if stop():
+                break
+            collect_input(full_name, item, session_key, stream, stop)
+    finally:
+        stream.close()
 
 
-def collect_input(full_name, item, session_key, event_writer, stop_requested=lambda: False,
+def collect_input(full_name, item, session_key, stream, stop_requested=lambda: False,
                   store=None, logger=None):
     """Run one input stanza: one account, its event types, until caught up."""
     from solnlib import log
@@ -56,10 +63,9 @@ def collect_input(full_name, item, session_key, event_writer, stop_requested=lam
             )
         proxy = proxy_url(splunk_edge.read_proxy(session_key, logger))
         sleep = getattr(stop_requested, "sleep", time.sleep)
-        client = runner.build_client(account, proxy_url=proxy, logger=logger, sleep=sleep)
-        sink = SplunkXmlSink.for_event_writer(
-            event_writer, index=index, source=f"1password:{account_name}", stanza=full_name
-        )
+        client = runner.build_client(account, proxy_url=proxy, logger=logger, sleep=sleep,
+                                     stop_requested=stop_requested)
+        sink = SplunkXmlSink(stream, index=index, source=f"1password:{account_name}", stanza=full_name)
         with client:
             collector, refused = runner.build_collector(
                 client,
@@ -87,7 +93,8 @@ def collect_input(full_name, item, session_key, event_writer, stop_requested=lam
     except EventsApiError as exc:
         _log_api_error(logger, exc, f"event=input_failed input={input_name}")
     except CheckpointError as exc:
-        log.log_exception(logger, exc, "Checkpoint Error", full_msg=False, msg_before=f"event=input_failed input={input_name}")
+        log.log_exception(logger, exc, "Checkpoint Error", full_msg=False,
+                          msg_before=f"event=input_failed input={input_name} category={exc.category}")
     except Exception as exc:  # keep other inputs of this process running
         log.log_exception(logger, exc, "unexpected", msg_before=f"event=input_failed input={input_name}")
     finally:

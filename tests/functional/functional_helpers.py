@@ -268,14 +268,14 @@ _RUN_COUNTER = [0]
 
 def run_input(sim, scanner, monkeypatch, state_dir, token=None, event_types="", page_size=100, start=None,
               client_settings=None, input_name="fn_input", account_name="acme", index="main", account_extra=None):
-    """One run of the modular input (collect_input) into a splunklib
-    EventWriter, with a FileCheckpointStore in state_dir. Returns a Run."""
+    """One run of the modular input (collect_input) into the modular-input
+    stream, with a FileCheckpointStore in state_dir. Returns a Run."""
     import onepassword_events_helper as helper
     import onepassword_splunk as splunk_edge
     from onepassword_events import runner
     from onepassword_events.checkpoint import FileCheckpointStore
     from onepassword_events.client import RetryPolicy
-    from splunklib.modularinput import EventWriter
+    from onepassword_events.sinks import ModularInputStream
 
     token = token or sim.token
     scanner.add_token(token)
@@ -307,18 +307,18 @@ def run_input(sim, scanner, monkeypatch, state_dir, token=None, event_types="", 
     library_logs.addHandler(capture)
     library_logs.setLevel(logging.DEBUG)
     out, err = io.StringIO(), io.StringIO()
-    writer = EventWriter(output=out, error=err)
+    stream = ModularInputStream(out)
     item = {"account": account_name, "index": index, "event_types": event_types, "page_size": str(page_size),
             "start_time": start or "", "interval": "60"}
+    store = FileCheckpointStore(str(state_dir))
     try:
-        helper.collect_input("onepassword://" + input_name, item, "session-key", writer,
-                             store=FileCheckpointStore(str(state_dir)), logger=logger)
+        helper.collect_input("onepassword://" + input_name, item, "session-key", stream, store=store, logger=logger)
     finally:
+        store.close()
         library_logs.removeHandler(capture)
         library_logs.setLevel(library_level)
         logger.handlers = []
-    if writer.header_written:
-        writer.close()
+    stream.close()
     xml_text = out.getvalue()
     log = capture.buffer.getvalue() + err.getvalue()
     scanner.add("input xml", xml_text)

@@ -34,6 +34,8 @@ def _check_state_files(sim, state_dir):
         if name.startswith(".tmp-"):
             temporary += 1  # an interrupted save: never read, the previous state is intact
             continue
+        if name == ".lock":  # the state directory's lock (one writer at a time)
+            continue
         with open(path, encoding="utf-8") as handle:
             state = json.load(handle)
         stream = name.split(".")[1]

@@ -79,23 +79,24 @@ def retried_request_repeats(sim, stream, fault_kind):
 
 
 RETRIED = [
-    pytest.param({"kind": "rate_limit", "retry_after": 1, "times": 2}, "rate_limit", "Too Many Requests",
+    pytest.param({"kind": "rate_limit", "retry_after": 1, "times": 2}, "rate_limit", "HTTP 429",
                  id="429-with-retry-after"),
     pytest.param({"kind": "rate_limit", "retry_after": None}, "rate_limit", "HTTP 429", id="429-without-retry-after"),
     pytest.param({"kind": "http_error", "status": 500, "shape": "error", "message": "database is on fire"},
-                 "server", "HTTP 500: database is on fire", id="500-Error-Message-body"),
+                 "server", "HTTP 500) (API message: 'database is on fire')", id="500-Error-Message-body"),
     pytest.param({"kind": "http_error", "status": 500, "shape": "status", "message": "upstream shard 7 timed out"},
-                 "server", "HTTP 500: upstream shard 7 timed out", id="500-status-message-body"),
-    pytest.param({"kind": "http_error", "status": 502, "shape": "html"}, "server", "HTTP 502: 502 Bad Gateway",
+                 "server", "HTTP 500) (API message: 'upstream shard 7 timed out')",
+                 id="500-status-message-body"),
+    pytest.param({"kind": "http_error", "status": 502, "shape": "html"}, "server", "HTTP 502)",
                  id="502-html-page"),
     pytest.param({"kind": "http_error", "status": 503, "shape": "text", "message": "maintenance", "retry_after": 1},
-                 "server", "HTTP 503: maintenance", id="503-text-retry-after"),
+                 "server", "HTTP 503)", id="503-text-retry-after"),
     pytest.param({"kind": "http_error", "status": 504, "shape": "empty"}, "server", "HTTP 504", id="504-empty"),
     pytest.param({"kind": "reset"}, "connection", "cannot reach", id="connection-reset"),
     pytest.param({"kind": "disconnect"}, "connection", "cannot reach", id="connection-closed-without-answer"),
     # the body is shorter than its Content-Length: caught while reading it
-    pytest.param({"kind": "truncated", "fraction": 0.4}, "malformed_response", "was cut short: the connection closed",
-                 id="truncated-body"),
+    pytest.param({"kind": "truncated", "fraction": 0.4}, "malformed_response",
+                 "was cut short (the connection closed before the whole answer arrived)", id="truncated-body"),
     pytest.param({"kind": "invalid_json", "mode": "cut"}, "malformed_response", "not a valid Events API page",
                  id="200-invalid-json"),
     pytest.param({"kind": "invalid_json", "mode": "html"}, "malformed_response", "not a valid Events API page",
@@ -112,11 +113,12 @@ def test_transient_fault_is_retried_without_loss_or_duplicate(collector, make_si
     assert run.exit_code in (None, 0)
     assert injected.fired == injected.times
     retried_request_repeats(sim, "itemusages", fault["kind"])
-    # what happened is logged once per retry, categorized, with the API's own words and no HTML
+    # what happened is logged once per retry, categorized, with the API's own words (documented error
+    # shapes only) and nothing of an HTML or plain-text body
     retry_lines = [line for line in run.log.splitlines() if "event=retry" in line]
     assert len(retry_lines) == injected.times
     assert all("category=%s" % category in line and message in line for line in retry_lines), retry_lines
-    assert not any("<title>" in line or "<html" in line for line in retry_lines)
+    assert not any("<title>" in line or "<html" in line or "Bad Gateway" in line for line in retry_lines)
     assert check_delivery(sim, run.events, start, max_duplicates=0) == 0
     collector.checkpoints(sim)
 
@@ -166,7 +168,7 @@ def test_token_revoked_mid_run_stops_the_account_and_the_next_run_resumes(collec
     assert fault.fired == 1
     assert first.failed and first.exit_code in (None, 1)
     error = collector.error_text(first, "authentication")
-    assert "HTTP 401: %s" % message in error and "revoked" in error
+    assert "(HTTP 401)" in error and "API message: '%s'" % message in error and "revoked" in error
     # a revoked token fails every stream alike: the run stops at once, never asks again with it
     # (requests already under way may still arrive: per stream, the page being answered and,
     # with the collector's read-ahead, the next one it asked for meanwhile)
@@ -235,7 +237,7 @@ def test_bad_request_that_persists_ends_only_that_stream(collector, make_sim):
     first = collector.run(sim, start)
     assert first.failed
     error = collector.error_text(first, "bad_request")
-    assert "HTTP 400: Bad Request" in error and "auditevents" in error
+    assert "(HTTP 400)" in error and "API message: 'Bad Request'" in error and "auditevents" in error
     assert "event=retry" not in first.log  # a 400 is never retried as is
     for stream in ("signinattempts", "itemusages"):
         assert set(sim.expected(stream, start)) <= set(first.events)
@@ -251,9 +253,16 @@ def test_endless_has_more_with_empty_pages_ends_the_run(collector, make_sim, sam
     sim, start = scenario(make_sim)
     sim.inject("empty", stream="signinattempts", after=1, times=None, same_cursor=same_cursor)
     first = collector.run(sim, start)
-    assert not first.failed, first.log[-3000:]
     empties = [r for r in sim.stream_requests("signinattempts") if r.fault == "empty"]
-    assert 1 <= len(empties) <= 3  # the run did not spin
+    if same_cursor:
+        # the cursor it was asked with, with has_more=true: no progress, so that stream stops at once, visibly
+        assert len(empties) == 1
+        failures = [line for line in first.log.splitlines() if "signinattempts" in line and
+                    ("event=stream_failed" in line or "error: signinattempts" in line)]
+        assert failures and "malformed_response" in failures[0] and "would not progress" in first.log
+    else:
+        assert not first.failed, first.log[-3000:]
+        assert 1 <= len(empties) <= 3  # the run did not spin
     for stream in ("itemusages", "auditevents"):
         assert set(sim.expected(stream, start)) <= set(first.events)
     collector.checkpoints(sim)
@@ -318,5 +327,6 @@ def test_errors_of_the_input_path_reach_splunk_with_the_api_message(tmp_path, sc
     failures = [line for line in run.log.splitlines() if "event=stream_failed" in line]
     assert len(failures) == 3
     assert all('exc_l="Authentication Error"' in line and "category=authentication" in line for line in failures)
-    assert "issue a new Events Reporting token" in run.log and "HTTP 401: Unauthorized" in run.log
+    assert "issue a new Events Reporting token" in run.log and "(HTTP 401)" in run.log
+    assert "API message: 'Unauthorized'" in run.log
     assert sim.count() == 1 and sim.requests[0].body["limit"] == LIMIT

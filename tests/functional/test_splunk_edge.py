@@ -153,12 +153,11 @@ def test_an_account_conf_never_saved_reads_as_a_missing_account(splunkd):
 def test_an_input_whose_account_conf_was_never_saved_reports_a_configuration_error(splunkd):
     import io
 
-    from splunklib.modularinput import EventWriter
-
     import onepassword_events_helper as helper
+    from onepassword_events.sinks import ModularInputStream
 
     helper.collect_input("onepassword://fresh", {"account": "acme"}, splunkd.session_key,
-                         EventWriter(io.StringIO(), io.StringIO()))
+                         ModularInputStream(io.StringIO()))
     log = _log_text(splunkd, "fresh")
     assert 'exc_l="Configuration Error"' in log and "'acme', which does not exist" in log, log
 
@@ -166,14 +165,13 @@ def test_an_input_whose_account_conf_was_never_saved_reports_a_configuration_err
 def test_an_input_whose_account_is_missing_reports_a_configuration_error(splunkd):
     import io
 
-    from splunklib.modularinput import EventWriter
-
     import onepassword_events_helper as helper
+    from onepassword_events.sinks import ModularInputStream
 
     splunkd.set_account("acme", token=make_token(), region="auto")
     out = io.StringIO()
     helper.collect_input("onepassword://orphan", {"account": "ghost"}, splunkd.session_key,
-                         EventWriter(out, io.StringIO()))
+                         ModularInputStream(out))
     log = _log_text(splunkd, "orphan")
     assert 'exc_l="Configuration Error"' in log and "'ghost', which does not exist" in log, log
     assert "Traceback" not in log and out.getvalue() == ""

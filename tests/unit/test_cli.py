@@ -101,7 +101,7 @@ def test_fetch_with_a_revoked_token_exits_non_zero(api, capsys):
     (["fetch", "--limit", "0"], "1 to 1000"),
     (["fetch", "--start-time", "last tuesday"], "RFC 3339"),
     (["fetch", "--event-types", "logins"], "unknown event type"),
-    (["check", "--base-url", "http://events.example.com"], "only for loopback"),
+    (["check", "--base-url", "http://events.example.com"], "only for a literal loopback address"),
 ])
 def test_bad_options_are_explained(api, capsys, argv, words):
     code, out, err = run(capsys, *argv)

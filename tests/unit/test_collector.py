@@ -106,7 +106,7 @@ def test_streams_are_interleaved_page_by_page(api, tmp_path):
     assert [r.events for r in runs] == [20, 50, 5]
 
 
-def test_the_same_cursor_with_an_empty_page_ends_the_stream(api, tmp_path, monkeypatch):
+def test_the_same_cursor_with_has_more_stops_the_stream_with_an_error(api, tmp_path, monkeypatch):
     store = FileCheckpointStore(str(tmp_path))
     api.add("signinattempts", [events.signin(0)])
     collect(api, store)
@@ -114,7 +114,10 @@ def test_the_same_cursor_with_an_empty_page_ends_the_stream(api, tmp_path, monke
     api.fail_next("signinattempts", 200, json.dumps({"cursor": "c-signinattempts-00000001", "has_more": True, "items": []}),
                   times=50)
     (run,), _ = collect(api, store)
-    assert run.status == "caught_up" and len(api.stream_requests("signinattempts")) == 2
+    assert run.status == "error" and run.error.category == "malformed_response"
+    assert "sent back the cursor it was asked with" in run.error.message
+    assert len(api.stream_requests("signinattempts")) == 2
+    assert store.get(checkpoint_key("in", "signinattempts"))["cursor"] == "c-signinattempts-00000001"
 
 
 def test_endless_has_more_with_empty_pages_is_bounded(api, tmp_path):
@@ -161,7 +164,7 @@ def test_a_second_400_is_an_error_not_a_loop(api, tmp_path):
     collect(api, store)
     api.fail_next("signinattempts", 400, '{"status":400,"message":"bad cursor"}', times=2)
     (run,), _ = collect(api, store)
-    assert run.status == "error" and "bad cursor" in run.error.message
+    assert run.status == "error" and "bad cursor" in str(run.error)
     assert store.get(checkpoint_key("in", "signinattempts"))["cursor"] == "c-signinattempts-00000001"
 
 
@@ -231,7 +234,7 @@ def test_start_time_is_kept_inside_the_retention_window():
 def test_checkpoint_holds_no_secret(api, tmp_path):
     api.add("signinattempts", [events.signin(n) for n in range(3)])
     collect(api, FileCheckpointStore(str(tmp_path)))
-    for path in tmp_path.iterdir():
+    for path in tmp_path.glob("*.json"):
         text = path.read_text()
         assert api.token not in text and api.token.split(".")[1] not in text
         assert set(json.loads(text)) == {"version", "account", "host", "cursor", "newest_second", "newest_time",
@@ -248,4 +251,4 @@ def test_file_store_removes_temporaries_a_killed_process_left(tmp_path):
     (tmp_path / ".tmp-abc.json").write_text('{"cursor": "half')
     store = FileCheckpointStore(str(tmp_path))
     store.save("in.signinattempts", {"cursor": "c"})
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.signinattempts.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", "in.signinattempts.json"]

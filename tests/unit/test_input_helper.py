@@ -7,11 +7,11 @@ import xml.etree.ElementTree as ET
 
 import pytest
 import responses
-from splunklib.modularinput import EventWriter
 
 import onepassword_events_helper as helper
 import onepassword_splunk as splunk_edge
 from onepassword_events.checkpoint import MemoryCheckpointStore
+from onepassword_events.sinks import ModularInputStream
 from helpers import events
 from helpers.fake_api import BASE_URL, FakeEventsApi
 from helpers.tokens import make_token
@@ -51,9 +51,9 @@ def api():
 
 def run_input(item, name="onepassword://acme_in"):
     out = io.StringIO()
-    writer = EventWriter(output=out, error=io.StringIO())
-    helper.collect_input(name, item, "session-key", writer)
-    writer.close()
+    stream = ModularInputStream(out)
+    helper.collect_input(name, item, "session-key", stream)
+    stream.close()
     return out.getvalue()
 
 
@@ -147,11 +147,11 @@ def test_sigterm_flag_stops_between_pages(splunkd, api):
     splunkd["accounts"]["acme"] = {"token": api.token}
     api.add("signinattempts", [events.signin(n) for n in range(10)])
     out = io.StringIO()
-    writer = EventWriter(output=out)
+    stream = ModularInputStream(out)
     calls = iter([False, True])
     helper.collect_input("onepassword://acme_in", {"account": "acme", "event_types": "signinattempts",
-                                                          "page_size": "5"}, "key", writer, lambda: next(calls, True))
-    writer.close()
+                                                          "page_size": "5"}, "key", stream, lambda: next(calls, True))
+    stream.close()
     assert len(parsed(out.getvalue())) == 5
     assert any("status=interrupted" in line for line in splunkd["logs"])
 
@@ -167,9 +167,8 @@ def test_stop_during_a_retry_wait_ends_the_run_at_once(splunkd, api):
     stop = StopFlag()
     threading.Timer(0.5, stop.request).start()
     started = time.monotonic()
-    writer = EventWriter(output=io.StringIO())
     helper.collect_input("onepassword://acme_in", {"account": "acme", "event_types": "signinattempts"}, "key",
-                         writer, stop)
+                         ModularInputStream(io.StringIO()), stop)
     assert time.monotonic() - started < 3
     assert any("status=interrupted" in line for line in splunkd["logs"])
     assert not any("Server Error" in line for line in splunkd["logs"])

@@ -59,7 +59,7 @@ def test_a_working_token_is_saved(handler):
          "belongs to events.1password.eu"),
         (lambda: responses.add(responses.GET, INTROSPECT, body=requests.exceptions.ConnectionError("Connection refused")),
          {"region": "auto"}, "cannot reach events.1password.com"),
-        (lambda: None, {"region": "custom", "custom_url": "http://events.example.com"}, "only for loopback"),
+        (lambda: None, {"region": "custom", "custom_url": "http://events.example.com"}, "only for a literal loopback address"),
         (lambda: None, {"region": "auto", "ca_bundle": "/nonexistent/ca.pem"}, "does not exist"),
     ],
 )
@@ -99,4 +99,4 @@ def test_removing_an_input_deletes_each_of_its_checkpoints(tmp_path, monkeypatch
         store.save(checkpoint_key("acme_in", name), {"cursor": "c"})
     store.save(checkpoint_key("other_in", "signinattempts"), {"cursor": "c"})
     input_rh.delete_checkpoints("session", "acme_in", store=store)
-    assert [p.name for p in tmp_path.iterdir()] == ["other_in.signinattempts.json"]
+    assert [p.name for p in tmp_path.glob("*.json")] == ["other_in.signinattempts.json"]

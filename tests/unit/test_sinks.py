@@ -1,9 +1,12 @@
 import io
+import json
 import xml.etree.ElementTree as ET
+
+import pytest
 
 from splunklib.modularinput import Event, EventWriter
 
-from onepassword_events.sinks import JsonLinesSink, SplunkXmlSink
+from onepassword_events.sinks import JsonLinesSink, ModularInputStream, SplunkXmlSink
 from onepassword_events.streams import STREAMS
 
 SIGNIN = STREAMS["signinattempts"]
@@ -22,10 +25,11 @@ def _elements(xml_text):
 def test_xml_stream_says_what_splunklib_says():
     fields = dict(index="op_index", source="1password:acme", stanza="onepassword://acme & \"co\" é")
     ours = io.StringIO()
-    sink = SplunkXmlSink(ours, index=fields["index"], source=fields["source"], stanza=fields["stanza"])
+    stream = ModularInputStream(ours)
+    sink = SplunkXmlSink(stream, index=fields["index"], source=fields["source"], stanza=fields["stanza"])
     sink.write_page(SIGNIN, EVENTS[:1])
     sink.write_page(AUDIT, EVENTS[1:])
-    sink.close()
+    stream.close()
     out = io.StringIO()
     writer = EventWriter(output=out)
     writer.write_event(Event(data=EVENTS[0][0], time=EVENTS[0][1], sourcetype=SIGNIN.sourcetype, **fields))
@@ -39,30 +43,49 @@ def test_xml_stream_says_what_splunklib_says():
 def test_non_ascii_reaches_splunk_as_utf8_whatever_the_stdout_encoding():
     raw_out = io.BytesIO()
     stdout = io.TextIOWrapper(raw_out, encoding="cp1252")  # Windows' stdout encoding for a pipe
-    sink = SplunkXmlSink(stdout, index="main")
-    sink.write_page(SIGNIN, EVENTS[1:])
-    sink.close()
+    stream = ModularInputStream(stdout)
+    SplunkXmlSink(stream, index="main").write_page(SIGNIN, EVENTS[1:])
+    stream.close()
     text = raw_out.getvalue().decode("utf-8")
     assert ET.fromstring(text).find("event").findtext("data") == EVENTS[1][0]
 
 
-def test_shares_the_stream_with_a_splunklib_event_writer():
+def test_inputs_of_one_process_share_one_document():
     out = io.StringIO()
-    writer = EventWriter(output=out)
-    sink = SplunkXmlSink.for_event_writer(writer, index="main")
-    sink.write_page(SIGNIN, EVENTS[:1])
-    writer.write_event(Event(data="other", sourcetype="x"))
-    sink.write_page(SIGNIN, EVENTS[1:])
-    sink.close()
+    stream = ModularInputStream(out)
+    SplunkXmlSink(stream, index="main", stanza="onepassword://a").write_page(SIGNIN, EVENTS[:1])
+    SplunkXmlSink(stream, index="other", stanza="onepassword://b").write_page(AUDIT, EVENTS[1:])
+    stream.close()
     text = out.getvalue()
     assert text.startswith("<stream>") and text.endswith("</stream>") and text.count("<stream>") == 1
+    assert [e.get("stanza") for e in ET.fromstring(text).iter("event")] == ["onepassword://a", "onepassword://b"]
+
+
+@pytest.mark.parametrize("raw", [
+    # U+FFFE/U+FFFF may stand raw in JSON strings, but XML 1.0 cannot carry them
+    '{"uuid":"X","name":"a\ufffeb\uffffc"}',
+    # a raw CR (JSON whitespace): an XML parser reads a literal CR back as LF
+    '{"uuid":"X",\r\n"name":"crlf"}',
+    '{"uuid":"X","name":"tab\\tand \u00e9 & <tag>"}',
+])
+def test_every_item_parses_back_to_its_exact_text_and_json_value(raw):
+    out = io.StringIO()
+    stream = ModularInputStream(out)
+    SplunkXmlSink(stream, index="main").write_page(SIGNIN, [(raw, "1772637129")])
+    stream.close()
+    data = ET.fromstring(out.getvalue()).find("event").findtext("data")  # a real XML parser: the stream is valid
+    assert json.loads(data) == json.loads(raw)
+    if "\ufffe" not in raw:
+        assert data == raw  # byte for byte, \r included
+    else:
+        assert data == raw.replace("\ufffe", "\\ufffe").replace("\uffff", "\\uffff")
 
 
 def test_nothing_is_written_for_an_empty_page():
     out = io.StringIO()
-    sink = SplunkXmlSink(out)
-    assert sink.write_page(SIGNIN, []) == 0
-    sink.close()
+    stream = ModularInputStream(out)
+    assert SplunkXmlSink(stream).write_page(SIGNIN, []) == 0
+    stream.close()
     assert out.getvalue() == ""
 
 
@@ -79,8 +102,8 @@ def test_each_page_is_flushed_as_one_write():
             Recorder.flushes += 1
 
     out = Recorder()
-    SplunkXmlSink(out).write_page(SIGNIN, EVENTS * 50)
-    assert Recorder.writes == 2 and Recorder.flushes == 1  # "<stream>" then the page
+    SplunkXmlSink(ModularInputStream(out)).write_page(SIGNIN, EVENTS * 50)
+    assert Recorder.writes == 1 and Recorder.flushes == 1  # "<stream>" and the page together
 
 
 def test_json_lines_are_the_raw_items():

@@ -11,9 +11,28 @@ import os
 import re
 import tempfile
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+    import msvcrt
+
+LOCK_FILE = ".lock"
+
 
 class CheckpointError(Exception):
-    pass
+    """The checkpoint store cannot be read or written: the run stops, since
+    events written without their checkpoint would be written again."""
+
+    category = "checkpoint"
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+class StateDirectoryBusy(CheckpointError):
+    """Another process holds the state directory."""
 
 
 def checkpoint_key(input_name, stream_name):
@@ -24,15 +43,30 @@ class FileCheckpointStore:
     """Atomic JSON files in a directory (CLI, tests, benchmark).
 
     Written to a temporary file and renamed over the old one, so a killed
-    process leaves either the old or the new state, never half of one (one
-    process per directory: opening the store removes stale temporaries). Not
+    process leaves either the old or the new state, never half of one. Not
     fsynced: that guards against power loss, not crashes, and would cost a
     disk flush per page.
+
+    One writer per directory: opening the store takes an exclusive lock on it
+    (released when the process ends, however it ends), so two runs never page
+    the same cursors at once and write the same events twice.
     """
 
     def __init__(self, directory):
         self.directory = directory
-        os.makedirs(directory, exist_ok=True)
+        try:
+            os.makedirs(directory, exist_ok=True)
+            self._lock = open(os.path.join(directory, LOCK_FILE), "a+")
+        except OSError as exc:
+            raise CheckpointError(
+                f"the state directory {directory} cannot be used ({exc.strerror or type(exc).__name__}); "
+                "choose a directory you can write to"
+            ) from None
+        if not _try_lock(self._lock):
+            self._lock.close()
+            raise StateDirectoryBusy(
+                f"another run is using the state directory {directory}; wait for it to end or use another directory"
+            )
         # a process killed between writing and renaming leaves its temporary file
         for name in os.listdir(directory):
             if name.startswith(".tmp-") and name.endswith(".json"):
@@ -77,23 +111,60 @@ class FileCheckpointStore:
         except FileNotFoundError:
             pass
 
+    def close(self):
+        self._lock.close()  # releases the lock
+
+
+def _try_lock(handle):
+    try:
+        if fcntl is not None:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        else:
+            handle.seek(0)
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        return True
+    except OSError:
+        return False
+
 
 class KVStoreCheckpointStore:
-    """The add-on's KV store collection, through solnlib (inside Splunk)."""
+    """The add-on's KV store collection, through solnlib (inside Splunk).
+
+    Every failure of the KV store (not ready, unreachable, refusing a write)
+    becomes a CheckpointError naming the collection and the operation.
+    """
 
     def __init__(self, collection, session_key, app):
-        from solnlib.modular_input.checkpointer import KVStoreCheckpointer
-
-        self._kv = KVStoreCheckpointer(collection, session_key, app)
+        self._collection = collection
+        self._kv = self._kv_call("open", lambda: _kv_checkpointer(collection, session_key, app))
 
     def get(self, key):
-        return self._kv.get(key)
+        return self._kv_call("read", lambda: self._kv.get(key))
 
     def save(self, key, state):
-        self._kv.update(key, state)
+        self._kv_call("write", lambda: self._kv.update(key, state))
 
     def delete(self, key):
-        self._kv.delete(key)
+        self._kv_call("delete from", lambda: self._kv.delete(key))
+
+    def close(self):
+        pass
+
+    def _kv_call(self, operation, call):
+        try:
+            return call()
+        except Exception as exc:  # noqa: BLE001 - splunklib, solnlib, socket and JSON errors alike
+            status = getattr(exc, "status", None)
+            raise CheckpointError(
+                f"could not {operation} the KV store collection {self._collection} "
+                f"({type(exc).__name__}{f' HTTP {status}' if status else ''}); check the KV store status in splunkd.log"
+            ) from None
+
+
+def _kv_checkpointer(collection, session_key, app):
+    from solnlib.modular_input.checkpointer import KVStoreCheckpointer
+
+    return KVStoreCheckpointer(collection, session_key, app)
 
 
 class MemoryCheckpointStore:
@@ -111,3 +182,6 @@ class MemoryCheckpointStore:
 
     def delete(self, key):
         self.states.pop(key, None)
+
+    def close(self):
+        pass

@@ -3,6 +3,17 @@
 Knows nothing of Splunk: it reads and saves state through a checkpoint store
 and hands pages to a sink. Order per page: fetch, write and flush, then save
 the new cursor, so a crash replays at most the page in flight.
+
+Reading ahead is the pager's policy: with `read_ahead`, each stream has a
+fetcher with its own client and thread (readahead.py) that asks for the next
+page while this one is written.
+
+Progress or stop: a page that sends back the cursor it was asked with (while
+saying there is more, or with items), or repeats the previous page's events,
+ends its stream with a malformed_response error; a stream pages at most
+MAX_PAGES_PER_RUN times per run. A malformed page of one stream never stops
+the others, and nothing in an item (a uuid that is not a string, a timestamp
+in the year 9999) can poison the checkpoint or the recovery point.
 """
 
 import time
@@ -10,7 +21,9 @@ from collections import deque
 
 from . import timeparse
 from .checkpoint import checkpoint_key
-from .errors import AuthError, BadRequestError, EventsApiError, StopRequested
+from .errors import AuthError, BadRequestError, EventsApiError, MalformedResponseError, StopRequested
+from .readahead import FetchNow, ReadAhead
+from .regions import same_host
 
 RETENTION_SECONDS = 120 * 86400
 # Margin inside the retention window: the clock of the API and ours differ,
@@ -23,25 +36,34 @@ STATE_VERSION = 2
 # are not lost; the UUIDs written in that window are kept to skip repeats.
 RECOVERY_LOOKBACK = 900
 RECOVERY_MAX_UUIDS = 2000
-PENDING_GRACE = 1.0  # seconds a run that ends early waits for a page it asked for ahead
+MAX_UUID_CHARS = 64  # 1Password UUIDs have 26; longer values are not remembered
+# Events dated later than now plus this are written but move neither the
+# recovery point nor the reported lag (a clock that is off, or a hostile item).
+MAX_CLOCK_SKEW = 300
+# A run ends a stream after this many pages (10M events at limit 1000) and the
+# next run continues: a server cannot keep one run going forever.
+MAX_PAGES_PER_RUN = 10_000
 
 
 class StreamRun:
     """What happened to one stream in one run."""
 
-    def __init__(self, stream, key, state):
+    def __init__(self, stream, key, state, now=None):
         self.stream = stream
         self.key = key
-        state = state or {}
-        self.cursor = state.get("cursor")
-        self.newest_second = state.get("newest_second")
+        state = state if isinstance(state, dict) else {}
+        latest = int(time.time() if now is None else now) + MAX_CLOCK_SKEW
+        cursor = state.get("cursor")
+        self.cursor = cursor if isinstance(cursor, str) and cursor else None
+        self.newest_second = _second_or_none(state.get("newest_second"), latest)
         # per written page [its newest second, its UUIDs], back to `recent_since`, for recovery
         self.recent = deque(
-            [entry[0], list(entry[1])] for entry in state.get("recent") or ()
+            [entry[0], [uuid for uuid in entry[1] if _is_uuid(uuid)]] for entry in state.get("recent") or ()
             if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], list)
+            and _second_or_none(entry[0], latest) is not None
         )
         self.recent_count = sum(len(uuids) for _, uuids in self.recent)
-        self.recent_since = state.get("recent_since")
+        self.recent_since = _second_or_none(state.get("recent_since"), latest)
         self.reset_from = None
         self.skip_uuids = frozenset()
         self.recovered = False
@@ -51,13 +73,29 @@ class StreamRun:
         self.empty_pages = 0
         self.error = None
         self.status = "running"
-        self.pending = None  # the next page, requested while this one is written
+        self.fetcher = None
+        self.requested = False  # the fetcher holds the request for the next page
+        self.last_page = None  # (count, first item, last item) of the previous page
+        self.future_events = 0
+
+    def stop(self, status, error=None):
+        self.status = status
+        self.error = error
 
     @property
     def lag_seconds(self):
         if self.newest_second is None:
             return None
         return max(0, int(time.time()) - self.newest_second)
+
+
+def _second_or_none(value, latest):
+    """An epoch second from a checkpoint, or None if it is not one or lies in the future."""
+    return value if type(value) is int and 0 <= value <= latest else None
+
+
+def _is_uuid(value):
+    return type(value) is str and 0 < len(value) <= MAX_UUID_CHARS
 
 
 def clamp_start_time(start, now=None, logger=None):
@@ -107,7 +145,9 @@ class Collector:
     def _load(self, stream):
         key = checkpoint_key(self.input_name, stream.name)
         state = self.store.get(key)
-        if state and (state.get("account") != self.account_name or state.get("host") != self.client.host):
+        if isinstance(state, dict) and (
+            state.get("account") != self.account_name or not same_host(state.get("host"), self.client.host)
+        ):
             self._log(
                 "warning",
                 "event=checkpoint_ignored stream=%s reason=%r",
@@ -115,20 +155,23 @@ class Collector:
                 f"it belongs to account {state.get('account')!r} at {state.get('host')}; starting from the start time",
             )
             state = None
-        return StreamRun(stream, key, state)
+        run = StreamRun(stream, key, state)
+        if self.read_ahead:
+            run.fetcher = ReadAhead(self.client.clone(), stream.path)
+        else:
+            run.fetcher = FetchNow(self.client, stream.path)
+        return run
 
     def run(self):
         """Drain every stream until caught up (or stopped); returns the StreamRuns."""
-        runs = [self._load(stream) for stream in self.streams]
+        runs = []
         try:
+            for stream in self.streams:
+                runs.append(self._load(stream))
             return self._drain(runs)
         finally:
-            # a run that ends early (stop, revoked token, error) may have asked for
-            # the next page of another stream: give it a moment, then let it go
             for run in runs:
-                if run.pending is not None:
-                    run.pending.join(PENDING_GRACE)
-                    run.pending = None
+                run.fetcher.close()
 
     def _drain(self, runs):
         active = list(runs)
@@ -139,16 +182,15 @@ class Collector:
                 try:
                     done = self._step(run)
                 except StopRequested:
-                    return self._interrupted(runs, active, "stopped while waiting to retry; state saved")
+                    return self._interrupted(runs, active, "stopped while a request or retry wait was under way; "
+                                                           "state saved")
                 except AuthError as exc:
                     # A revoked token fails every stream the same way: stop the account.
                     for other in active:
-                        other.error = exc
-                        other.status = "error"
+                        other.stop("error", exc)
                     return runs
                 except EventsApiError as exc:
-                    run.error = exc
-                    run.status = "error"
+                    run.stop("error", exc)
                     done = True
                 if done:
                     if run.status == "running":
@@ -170,28 +212,32 @@ class Collector:
         return {"limit": self.limit, "start_time": timeparse.format_rfc3339(start)}
 
     def _step(self, run):
-        body = self._request_body(run)
+        sent_cursor = run.cursor
+        if not run.requested:
+            run.fetcher.request(self._request_body(run))
+        run.requested = False
         try:
-            if run.pending is not None:
-                pending, run.pending = run.pending, None
-                page = pending.page()
-            else:
-                page = self.client.fetch_page(run.stream.path, body)
+            page = run.fetcher.page()
         except BadRequestError as exc:
-            if "cursor" not in body or run.recovered:
+            if sent_cursor is None or run.recovered:
                 raise
             self._recover(run, exc)
             return False
+        self._check_progress(run, page, sent_cursor)
         if page.items:
             run.empty_pages = 0
         else:
             run.empty_pages += 1
-        # has_more may stay true with empty pages forever, or with the cursor unchanged
-        done = not page.has_more or (
-            not page.items and (page.cursor == run.cursor or run.empty_pages >= MAX_EMPTY_PAGES)
-        )
-        if not done and self.read_ahead:
-            run.pending = self.client.start_fetch(run.stream.path, {"cursor": page.cursor})
+        # has_more may stay true with empty pages forever (with a new cursor each time)
+        done = not page.has_more or (not page.items and run.empty_pages >= MAX_EMPTY_PAGES)
+        if not done and run.pages + 1 >= MAX_PAGES_PER_RUN:
+            self._log("warning", "event=page_limit stream=%s pages=%d reason=%r", run.stream.name, run.pages + 1,
+                      "a run reads at most this many pages per stream; the next run continues from the checkpoint")
+            run.status = "more_pending"
+            done = True
+        if not done:
+            run.fetcher.request({"cursor": page.cursor})  # read ahead while this page is written
+            run.requested = True
         events = self._events(run, page.items)
         self.sink.write_page(run.stream, events)
         run.events += len(events)
@@ -199,6 +245,23 @@ class Collector:
         self.store.save(run.key, self._state(run, page.cursor))
         run.cursor = page.cursor
         return done
+
+    def _check_progress(self, run, page, sent_cursor):
+        """A page must move the stream forward; else stop it before writing anything."""
+        if page.cursor == sent_cursor and (page.has_more or page.items):
+            raise MalformedResponseError(
+                f"{self.client.host} sent back the cursor it was asked with"
+                + (" with has_more=true" if page.has_more else " with events")
+                + "; paging would not progress, so this stream stops until the next run"
+            )
+        items = page.items
+        signature = (len(items), items[0][0], items[-1][0]) if items else None
+        if signature is not None and signature == run.last_page:
+            raise MalformedResponseError(
+                f"{self.client.host} sent the events of the previous page again under a new cursor; "
+                "paging would not progress, so this stream stops until the next run"
+            )
+        run.last_page = signature
 
     def _recover(self, run, exc):
         """A saved cursor was refused: reset a look-back before the newest
@@ -223,29 +286,43 @@ class Collector:
         events = []
         append = events.append
         skip = run.skip_uuids
+        latest = int(time.time()) + MAX_CLOCK_SKEW
         page_newest = -1
+        untimed = future = 0
         written = []
         remember = written.append
         parse = timeparse.parse
         for raw, item in items:
             if type(item) is not dict:
                 append((raw, None))
+                untimed += 1
                 continue
             uuid = item.get("uuid")
-            if skip and uuid in skip:
+            if type(uuid) is not str or len(uuid) > MAX_UUID_CHARS:
+                uuid = None  # cannot be recognised again, nor kept in a checkpoint
+            elif skip and uuid in skip:
                 run.duplicates_skipped += 1
                 continue
             try:
                 second, fraction = parse(item.get("timestamp"))
             except ValueError:
-                self._log("warning", "event=bad_timestamp stream=%s uuid=%r", run.stream.name, uuid)
                 append((raw, None))
+                untimed += 1
                 continue
             append((raw, f"{second}.{fraction[:6]}" if fraction else str(second)))
+            if second > latest:
+                future += 1
+                continue
             if second > page_newest:
                 page_newest = second
-            if uuid:  # an item without one cannot be recognised again
+            if uuid:
                 remember(uuid)
+        if untimed or future:
+            run.future_events += future
+            self._log("warning", "event=odd_events stream=%s without_time=%d later_than_now=%d reason=%r",
+                      run.stream.name, untimed, future,
+                      "written as they are; events without a usable time get the time they are indexed, "
+                      "and future times move neither the checkpoint's recovery point nor the lag")
         if page_newest >= 0:
             if run.newest_second is None or page_newest > run.newest_second:
                 run.newest_second = page_newest

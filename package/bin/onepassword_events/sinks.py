@@ -5,6 +5,14 @@ and writes it in one call, then flushes: the collector saves the cursor only
 after `write_page` returns.
 """
 
+import re
+
+# What XML 1.0 cannot carry in character data. In a valid JSON item only
+# U+FFFE and U+FFFF can occur raw (control characters must be escaped inside
+# JSON strings, and strict UTF-8 decoding refuses lone surrogates); any of them
+# sits inside a JSON string, where its \\uXXXX escape is the same value.
+_NOT_XML_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
 
 def _escape_text(text):
     if "&" in text:
@@ -16,35 +24,69 @@ def _escape_text(text):
     return text
 
 
+def _escape_data(raw):
+    """An item's text as XML character data that parses back to the same text:
+    a raw CR as a character reference (an XML parser turns a literal CR into
+    LF), and characters XML cannot carry as their JSON escape."""
+    raw = _NOT_XML_CHAR.sub(lambda m: "\\u%04x" % ord(m.group()), raw)
+    return _escape_text(raw).replace("\r", "&#13;")
+
+
 def _escape_attr(text):
     return _escape_text(text).replace('"', "&quot;").replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#09;")
 
 
+class ModularInputStream:
+    """The modular-input XML document on stdout: <stream>, events, </stream>.
+
+    Owns the stream: the generated input script's splunklib EventWriter is
+    never written through, so its close() adds nothing. Text goes as UTF-8
+    bytes straight to the binary stream when there is one: the XML stream's
+    encoding whatever the platform's stdout encoding (cp1252 on Windows would
+    fail on the first non-Latin name).
+    """
+
+    def __init__(self, out):
+        self._out = out
+        self._binary = getattr(out, "buffer", None)
+        self._started = False
+
+    def write(self, text):
+        if not self._started:
+            text = "<stream>" + text
+            self._started = True
+        if self._binary is None:
+            self._out.write(text)
+            self._out.flush()
+            return
+        self._out.flush()  # anything that went through the text layer first
+        self._binary.write(text.encode("utf-8"))
+        self._binary.flush()
+
+    def close(self):
+        if self._started:
+            self.write("</stream>")
+
+
 class SplunkXmlSink:
-    """The modular-input XML stream, written as text without an XML tree.
+    """Events of one input as modular-input XML, written as text without an XML tree.
 
     The output is the XML splunklib's EventWriter.write_event writes for the
     same events (same elements, order, attributes and escaping; non-ASCII text
     as UTF-8 rather than character references), built with string formatting
     because a per-event ElementTree costs more than the rest of the pipeline.
+    Unlike splunklib, it keeps a raw CR and characters XML cannot carry intact
+    (see _escape_data). Several inputs of one process share one stream.
     """
 
-    def __init__(self, out, index=None, host=None, source=None, stanza=None, writer=None):
-        self._out = out
-        self._writer = writer  # a splunklib EventWriter sharing `out`, if any
-        self._header_written = False
+    def __init__(self, stream, index=None, host=None, source=None, stanza=None):
+        self._stream = stream
         self._tails = {}
         # unbroken="1" + <done />, as splunklib writes: each item is one whole event
         self._head = '<event stanza="%s" unbroken="1">' % _escape_attr(stanza) if stanza else '<event unbroken="1">'
         self._index = index
         self._host = host
         self._source = source
-
-    @classmethod
-    def for_event_writer(cls, event_writer, **kwargs):
-        # splunklib keeps the stream in `_out` and writes <stream> once, on the
-        # first event; sharing both keeps our events and its own in one document.
-        return cls(event_writer._out, writer=event_writer, **kwargs)
 
     def _fields(self, sourcetype):
         tail = self._tails.get(sourcetype)
@@ -56,19 +98,18 @@ class SplunkXmlSink:
             tail = self._tails[sourcetype] = "".join(parts) + "<data>"
         return tail
 
-    def _start(self):
-        if self._writer is not None:
-            if not self._writer.header_written:
-                self._out.write("<stream>")
-                self._writer.header_written = True
-        elif not self._header_written:
-            self._out.write("<stream>")
-            self._header_written = True
-
     def write_page(self, stream, events):
         if not events:
             return 0
-        self._start()
+        text = self._page_xml(stream, events, _escape_text)
+        # the page as a whole is checked, and only a rare page pays for the full
+        # escape (U+FFFE/U+FFFF are the only non-XML characters a page can hold)
+        if "\r" in text or (not text.isascii() and ("\ufffe" in text or "\uffff" in text)):
+            text = self._page_xml(stream, events, _escape_data)
+        self._stream.write(text)
+        return len(events)
+
+    def _page_xml(self, stream, events, escape):
         head = self._head
         fields = self._fields(stream.sourcetype)
         timed = head + "<time>"
@@ -78,8 +119,8 @@ class SplunkXmlSink:
         chunks = []
         append = chunks.append
         for raw, time_text in events:
-            if "&" in raw or "<" in raw or ">" in raw:
-                raw = _escape_text(raw)
+            if "&" in raw or "<" in raw or ">" in raw or escape is not _escape_text:
+                raw = escape(raw)
             if time_text is None:
                 append(untimed)
             else:
@@ -88,29 +129,10 @@ class SplunkXmlSink:
                 append(between)
             append(raw)
             append("</data><done /></event>")
-        self._write("".join(chunks))
-        return len(events)
-
-    def _write(self, text):
-        # UTF-8 bytes straight to the binary stream when there is one: the XML
-        # stream's encoding whatever the platform's stdout encoding (cp1252 on
-        # Windows would fail on the first non-Latin name)
-        binary = getattr(self._out, "buffer", None)
-        if binary is None:
-            self._out.write(text)
-            self._out.flush()
-            return
-        self._out.flush()  # what went through the text layer first (<stream>, splunklib's own events)
-        binary.write(text.encode("utf-8"))
-        binary.flush()
+        return "".join(chunks)
 
     def close(self):
-        if self._writer is not None:
-            self._writer.close()
-        else:
-            if self._header_written:
-                self._out.write("</stream>")
-            self._out.flush()
+        pass
 
 
 class JsonLinesSink:
