@@ -1,7 +1,13 @@
 """REST handler of the Accounts tab: an account is saved only if its token works.
 
-On create and edit the token is checked with GET /api/v2/auth/introspect
-through the configured proxy; the admin sees why it failed.
+Saving an account makes this Splunk server connect to a URL the caller chose,
+so creating, editing or deleting one needs an admin-level capability
+(admin_all_objects, which Splunk's admin and Splunk Cloud's sc_admin roles
+hold): declared to splunkd in setup(), and checked again here before any
+connection is made. On create and edit the token is checked with
+GET /api/v2/auth/introspect through the configured proxy; the caller sees
+what failed (category, HTTP status, our advice), never what the answering
+server said.
 """
 
 import import_declare_test  # noqa: F401
@@ -18,16 +24,38 @@ from onepassword_events.proxy import proxy_url
 MASKED = "********"
 # Fewer retries than the input: the admin is waiting for the Save button.
 VALIDATION_RETRY_BUDGET = 20.0
+ACCOUNT_CAPABILITY = "admin_all_objects"
 
 
 class AccountValidationHandler(AdminExternalHandler):
+    def setup(self):
+        self.setWriteCapability(ACCOUNT_CAPABILITY)
+        AdminExternalHandler.setup(self)
+
     def handleCreate(self, confInfo):
+        self._authorize()
         self._validate()
         AdminExternalHandler.handleCreate(self, confInfo)
 
     def handleEdit(self, confInfo):
+        self._authorize()
         self._validate()
         AdminExternalHandler.handleEdit(self, confInfo)
+
+    def handleRemove(self, confInfo):
+        self._authorize()
+        AdminExternalHandler.handleRemove(self, confInfo)
+
+    def _authorize(self):
+        try:
+            _, capabilities = splunk_edge.caller_identity(self.getSessionKey())
+        except Exception:  # noqa: BLE001 - fail closed: no identity, no change
+            raise RestError(500, "Account not saved: could not check your Splunk capabilities; try again, or "
+                                 "look for errors in splunkd.log") from None
+        if ACCOUNT_CAPABILITY not in capabilities:
+            raise RestError(403, "Account not saved: adding, editing or deleting an account makes this Splunk "
+                                 f"server connect to the URL it names, which needs the '{ACCOUNT_CAPABILITY}' "
+                                 "capability (Splunk's admin role, or sc_admin on Splunk Cloud)")
 
     def _validate(self):
         session_key = self.getSessionKey()
@@ -52,4 +80,5 @@ def validate_account(account, session_key):
         proxy = proxy_url(splunk_edge.read_proxy(session_key, None))
         runner.check_account(account, proxy_url=proxy, retry=RetryPolicy(budget=VALIDATION_RETRY_BUDGET, max_attempts=3))
     except EventsApiError as exc:
-        raise RestError(400, f"Account not saved: {exc.message}") from None
+        # the message only: what the server said (exc.detail) stays out of the answer
+        raise RestError(400, f"Account not saved: [{exc.category}] {exc.message}") from None

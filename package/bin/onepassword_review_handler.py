@@ -29,13 +29,12 @@ import json
 import logging
 import re
 import time
-import urllib.parse
 import uuid
 
-from splunktaucclib.rest_handler.admin_external import AdminExternalHandler, get_splunkd_endpoint
+from splunktaucclib.rest_handler.admin_external import AdminExternalHandler
 from splunktaucclib.rest_handler.error import RestError
 
-from onepassword_events import ADDON_NAME
+from onepassword_splunk import caller_identity
 
 CAPABILITY = "onepassword_record_review"
 REVIEWER_ROLE = "onepassword_reviewer"
@@ -106,17 +105,6 @@ class ReviewRecordHandler(AdminExternalHandler):
         for entity in self.handler.get(name):
             return dict(entity.content)
         raise RestError(404, f'"{name}" does not exist')
-
-
-def caller_identity(session_key):
-    """(user name, set of capabilities) of the session's user, as splunkd sees them."""
-    from solnlib.splunk_rest_client import SplunkRestClient
-
-    uri = urllib.parse.urlparse(get_splunkd_endpoint())
-    client = SplunkRestClient(session_key, ADDON_NAME, scheme=uri.scheme, host=uri.hostname, port=uri.port)
-    body = client.get("/services/authentication/current-context", output_mode="json").body.read()
-    content = json.loads(body)["entry"][0]["content"]
-    return content["username"], set(content.get("capabilities") or [])
 
 
 def validate_record(record):

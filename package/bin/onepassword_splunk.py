@@ -54,3 +54,18 @@ def checkpoint_store(session_key):
     from onepassword_events.checkpoint import KVStoreCheckpointStore
 
     return KVStoreCheckpointStore(CHECKPOINT_COLLECTION, session_key, ADDON_NAME)
+
+
+def caller_identity(session_key):
+    """(user name, set of capabilities) of the session's user, as splunkd sees them."""
+    import json
+    import urllib.parse
+
+    from solnlib.splunk_rest_client import SplunkRestClient
+    from splunktaucclib.rest_handler.admin_external import get_splunkd_endpoint
+
+    uri = urllib.parse.urlparse(get_splunkd_endpoint())
+    client = SplunkRestClient(session_key, ADDON_NAME, scheme=uri.scheme, host=uri.hostname, port=uri.port)
+    body = client.get("/services/authentication/current-context", output_mode="json").body.read()
+    content = json.loads(body)["entry"][0]["content"]
+    return content["username"], set(content.get("capabilities") or [])

@@ -27,11 +27,15 @@ def handler(monkeypatch):
     monkeypatch.setattr(AdminExternalHandler, "handleCreate", lambda self, conf: saved.append(("create", self.payload)))
     monkeypatch.setattr(AdminExternalHandler, "handleEdit", lambda self, conf: saved.append(("edit", self.payload)))
     monkeypatch.setattr(splunk_edge, "read_proxy", lambda key, logger: {})
+    # splunkd's current-context for the caller: an admin unless a test says otherwise
+    identity = {"capabilities": {"admin_all_objects", "list_storage_passwords"}}
+    monkeypatch.setattr(splunk_edge, "caller_identity", lambda key: ("alice", identity["capabilities"]))
     monkeypatch.setattr(RetryPolicy, "delay", lambda self, attempt, error: 0.0)  # no real waits in unit tests
     instance = account_rh.AccountValidationHandler.__new__(account_rh.AccountValidationHandler)
     instance.callerArgs = type("Args", (), {"id": "acme"})()
     instance.getSessionKey = lambda: "session"
     instance.saved = saved
+    instance.identity = identity
     return instance
 
 
@@ -100,3 +104,32 @@ def test_removing_an_input_deletes_each_of_its_checkpoints(tmp_path, monkeypatch
     store.save(checkpoint_key("other_in", "signinattempts"), {"cursor": "c"})
     input_rh.delete_checkpoints("session", "acme_in", store=store)
     assert [p.name for p in tmp_path.glob("*.json")] == ["other_in.signinattempts.json"]
+
+
+@responses.activate
+@pytest.mark.parametrize("action", ["handleCreate", "handleEdit", "handleRemove"])
+def test_only_an_admin_may_change_accounts_and_nothing_is_contacted_before(handler, monkeypatch, action):
+    monkeypatch.setattr(AdminExternalHandler, "handleRemove", lambda self, conf: handler.saved.append(("remove",)))
+    handler.identity["capabilities"] = {"search", "edit_own_objects"}  # a power user, not an admin
+    handler.payload = {"region": "custom", "custom_url": "https://intranet.example:8443", "token": make_token()}
+    with pytest.raises(RestError) as caught:
+        getattr(handler, action)(None)
+    assert caught.value.status == 403 and "admin_all_objects" in str(caught.value)
+    assert handler.saved == [] and len(responses.calls) == 0
+
+
+def test_the_write_capability_is_declared_to_splunkd(handler):
+    handler.requestedAction = 8  # remove: setup() declares the capability whatever the action
+    handler.setup()
+    assert handler.capabilityWrite == "admin_all_objects"
+
+
+def test_when_splunkd_cannot_say_who_calls_nothing_is_saved(handler, monkeypatch):
+    def unreachable(key):
+        raise ConnectionError("splunkd down")
+
+    monkeypatch.setattr(splunk_edge, "caller_identity", unreachable)
+    handler.payload = {"region": "auto", "token": make_token()}
+    with pytest.raises(RestError) as caught:
+        handler.handleCreate(None)
+    assert caught.value.status == 500 and handler.saved == []

@@ -472,9 +472,9 @@ class EventsApiClient:
         while True:
             now = time.monotonic()
             # each attempt gets its full time unless the retry budget ends sooner
-            deadline = now + min(self.attempt_timeout, max(budget_end - now, 1.0))
+            seconds = min(self.attempt_timeout, max(budget_end - now, 1.0))
             try:
-                text = self._exchange(method, path, payload, deadline)
+                text = self._exchange(method, path, payload, now + seconds)
                 if not parse:
                     return text
                 try:
@@ -511,10 +511,11 @@ class EventsApiClient:
                 slept += delay
 
     def _exchange(self, method, path, payload, deadline):
-        """One request and its whole answer, within `deadline` (monotonic)."""
+        """One request and its whole answer, by `deadline` (monotonic)."""
         headers = {"Content-Type": "application/json"} if payload is not None else None
         self.stats.count_request()
         self._watchdog.arm(deadline)
+        started = time.monotonic()
         response = None
         try:
             try:
@@ -530,7 +531,7 @@ class EventsApiClient:
             except EventsApiError:
                 raise
             except Exception as exc:  # noqa: BLE001 - requests, urllib3, http.client, ssl, socket
-                raise self._failure(exc, answered=response is not None) from None
+                raise self._failure(exc, answered=response is not None, seconds=deadline - started) from None
         finally:
             self._watchdog.disarm()
         self.stats.count_status(status)
@@ -541,15 +542,16 @@ class EventsApiClient:
                 raise MalformedResponseError(f"the answer of {self.host} is not UTF-8") from None
         self._raise_for_status(status, content, response.headers)
 
-    def _failure(self, exc, answered):
+    def _failure(self, exc, answered, seconds):
         """The EventsApiError for an exception raised while talking to the server
-        (`answered`: the status line and headers had arrived)."""
+        (`answered`: the status line and headers had arrived; `seconds`: the
+        attempt's deadline)."""
         fired = self._watchdog.fired
         if fired == "stop":
             return StopRequested("stop requested while a request was under way; it is sent again next run")
         if fired == "deadline":
             return TransportError(
-                f"{self.host} did not send its whole answer within {self.attempt_timeout:g}s",
+                f"{self.host} did not send its whole answer within {seconds:.0f}s",
                 detail="the request's total deadline passed while the answer was still arriving",
             )
         reason = _transport_reason(exc)

@@ -27,6 +27,17 @@ class MConfigHandler:
     def getSessionKey(self):
         return "fake-session-key"
 
+    # as in splunkd's splunk/admin.py: declared in setup(), sent back to splunkd
+    # in eai_settings, and enforced by splunkd before create/edit/remove
+    capabilityRead = ""
+    capabilityWrite = ""
+
+    def setReadCapability(self, capability):
+        self.capabilityRead = capability
+
+    def setWriteCapability(self, capability):
+        self.capabilityWrite = capability
+
 
 def init(handler, ctxInfo=None):
     raise RuntimeError("the fake splunk.admin cannot serve REST requests")
