@@ -325,6 +325,14 @@ class _Watchdog:
                     self._wake.wait(min(WATCHDOG_TICK, self._deadline - now))
 
 
+class _NoRedirectSession(requests.Session):
+    def get_redirect_target(self, resp):
+        # Never follow a redirect, and never let requests read a redirect's body
+        # to prepare following it (it reads it whole, unbounded, even with
+        # allow_redirects=False): the body is read here, with the cap.
+        return None
+
+
 class RequestStats:
     """Requests made and HTTP statuses seen, shared by a client and its clones."""
 
@@ -380,7 +388,7 @@ class EventsApiClient:
         self.stats = stats or RequestStats()
         self._tracker = _ConnectionTracker()
         self._watchdog = _Watchdog(self._tracker, stop_requested)
-        session = requests.Session()
+        session = _NoRedirectSession()
         # Ignore environment proxies and ~/.netrc: a netrc entry would replace
         # the bearer header, and the proxy is the admin's explicit setting.
         session.trust_env = False
@@ -528,9 +536,9 @@ class EventsApiClient:
                     content = self._read_body(response)
                 finally:
                     response.close()
-            except EventsApiError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - requests, urllib3, http.client, ssl, socket
+            except Exception as exc:  # noqa: BLE001 - requests, urllib3, http.client, ssl, socket, ours
+                if isinstance(exc, EventsApiError) and not self._watchdog.fired:
+                    raise
                 raise self._failure(exc, answered=response is not None, seconds=deadline - started) from None
         finally:
             self._watchdog.disarm()
