@@ -56,9 +56,11 @@ def _parser():
 
     def retry_budget(p, default):
         p.add_argument("--retry-budget", type=float, default=default, metavar="SECONDS",
-                       help=f"time one request may spend retrying 429/5xx/network errors (default {default:g})")
+                       help=f"time one request may take, attempts and 429/5xx/network retries together "
+                            f"(default {default:g})")
         p.add_argument("--read-timeout", type=float, default=60, metavar="SECONDS",
-                       help="how long to wait for an answer before retrying (default 60)")
+                       help="with the 10 s connect timeout, the deadline of one attempt, headers and body "
+                            "together, before it is retried (default 60)")
 
     check = sub.add_parser("check", help="verify the token and print what it grants (one JSON object)")
     connection(check)
