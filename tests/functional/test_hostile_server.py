@@ -56,6 +56,11 @@ class Cli:
         env.update(OP_EVENTS_TOKEN=token, PYTHONDONTWRITEBYTECODE="1")
         return env
 
+    def start(self, url, args, state_dir=None):
+        """The CLI started in the background (the caller ends it)."""
+        return subprocess.Popen(self.command(url, args, state_dir), env=self.env(hostile_token()),
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+
     def run(self, url, args, token=None, state_dir=None, timeout=60):
         started = time.monotonic()
         result = subprocess.run(self.command(url, args, state_dir), env=self.env(token or hostile_token()),
@@ -72,6 +77,12 @@ class Cli:
 @pytest.fixture
 def cli(scanner, tmp_path):
     return Cli(scanner, tmp_path)
+
+
+def wait_for_requests(server, count, timeout=20):
+    deadline = time.monotonic() + timeout
+    while len(server.requests) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def serve_pages(pages):
@@ -131,12 +142,9 @@ def test_sigterm_ends_a_run_within_seconds_with_the_checkpoint_at_the_last_writt
 
     state = tmp_path / "state"
     with HostileServer(behave) as server:
-        process = subprocess.Popen(cli.command(server.url, FETCH, state), env=cli.env(hostile_token()),
-                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+        process = cli.start(server.url, FETCH, state)
         try:
-            deadline = time.monotonic() + 20
-            while len(server.requests) < 2 and time.monotonic() < deadline:
-                time.sleep(0.05)
+            wait_for_requests(server, 2)
             time.sleep(1.0)  # well inside a trickled answer
             signalled = time.monotonic()
             process.send_signal(signal.SIGTERM)
@@ -367,21 +375,14 @@ def test_an_event_from_the_year_9999_moves_neither_the_recovery_point_nor_the_la
 # -- 7. one writer per checkpoint --------------------------------------------------------
 def test_a_second_run_on_the_same_state_directory_refuses_and_writes_nothing(cli, tmp_path):
     def behave(conn, request):
-        if behave.second_started:
-            conn.sendall(response(200, page("C", [item(1)])))
-            return
-        time.sleep(3)  # the first run is busy with its first page
+        time.sleep(3)  # the first run is busy with its first page while the second starts
         conn.sendall(response(200, page("C", [item(1)])))
-    behave.second_started = False
 
     state = tmp_path / "state"
     with HostileServer(behave) as server:
-        first = subprocess.Popen(cli.command(server.url, FETCH, state), env=cli.env(hostile_token()),
-                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+        first = cli.start(server.url, FETCH, state)
         try:
-            deadline = time.monotonic() + 20
-            while not server.requests and time.monotonic() < deadline:
-                time.sleep(0.05)
+            wait_for_requests(server, 1)
             second = cli.run(server.url, FETCH, state_dir=state, timeout=30)
             requests_of_second = len(server.requests) - 1
         finally:
