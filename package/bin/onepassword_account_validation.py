@@ -5,9 +5,10 @@ so creating, editing or deleting one needs an admin-level capability
 (admin_all_objects, which Splunk's admin and Splunk Cloud's sc_admin roles
 hold): declared to splunkd in setup(), and checked again here before any
 connection is made. On create and edit the token is checked with
-GET /api/v2/auth/introspect through the configured proxy; the caller sees
-what failed (category, HTTP status, our advice), never what the answering
-server said.
+GET /api/v2/auth/introspect through the configured proxy, and the event types
+it grants are saved with the account (field granted_event_types, shown in the
+Accounts table); the caller sees what failed (category, HTTP status, our
+advice), never what the answering server said.
 """
 
 import import_declare_test  # noqa: F401
@@ -19,6 +20,7 @@ import onepassword_splunk as splunk_edge
 from onepassword_events import runner
 from onepassword_events.errors import EventsApiError
 from onepassword_events.proxy import proxy_url
+from onepassword_events.streams import STREAM_NAMES
 
 # What splunktaucclib sends back in place of an unchanged encrypted field.
 MASKED = "********"
@@ -63,7 +65,9 @@ class AccountValidationHandler(AdminExternalHandler):
         if account["token"] in (None, "", MASKED):
             stored = splunk_edge.read_account(session_key, str(self.callerArgs.id)) or {}
             account["token"] = stored.get("token")
-        validate_account(account, session_key)
+        info = validate_account(account, session_key)
+        # shown in the Accounts table: what the token was found to grant when it was checked
+        self.payload["granted_event_types"] = ",".join(name for name in STREAM_NAMES if name in info["features"])
 
 
 def _first(value):
@@ -78,7 +82,8 @@ def validate_account(account, session_key):
 
     try:
         proxy = proxy_url(splunk_edge.read_proxy(session_key, None))
-        runner.check_account(account, proxy_url=proxy, retry=RetryPolicy(budget=VALIDATION_RETRY_BUDGET, max_attempts=3))
+        return runner.check_account(account, proxy_url=proxy,
+                                    retry=RetryPolicy(budget=VALIDATION_RETRY_BUDGET, max_attempts=3))
     except EventsApiError as exc:
         # the message only: what the server said (exc.detail) stays out of the answer
         raise RestError(400, f"Account not saved: [{exc.category}] {exc.message}") from None

@@ -113,7 +113,7 @@ def main(argv=None):
         return _fail(f"no token: set ${TOKEN_ENV} or pipe the token on stdin", EXIT_USAGE)
 
     from onepassword_events import runner
-    from onepassword_events.checkpoint import CheckpointError, StateDirectoryBusy
+    from onepassword_events.checkpoint import CheckpointError, StateDirectoryError
     from onepassword_events.client import RetryPolicy
     from onepassword_events.errors import ConfigurationError, EventsApiError
 
@@ -124,13 +124,27 @@ def main(argv=None):
             print(json.dumps({k: info[k] for k in ("features", "account_uuid", "issued_at", "host")}))
             return EXIT_OK
         return _fetch(args, token, logger)
-    except (ConfigurationError, StateDirectoryBusy) as exc:
+    except BrokenPipeError:
+        # stdout was closed (`fetch | head`): stop quietly; the checkpoint holds
+        # only pages written whole, so the next run continues from there
+        _silence_stdout()
+        return EXIT_OK
+    except (ConfigurationError, StateDirectoryError) as exc:
         return _fail(f"[{exc.category}] {exc}", EXIT_USAGE)
     except (EventsApiError, CheckpointError) as exc:
         return _fail(f"[{exc.category}] {exc}", EXIT_API_ERROR)
     except Exception as exc:  # noqa: BLE001 - one clear line, not a traceback
-        text = str(exc).replace(token, "***")
-        return _fail(f"{type(exc).__name__}: {text}", EXIT_API_ERROR)
+        return _fail(f"[internal] {type(exc).__name__}: please report this with the command you ran", EXIT_API_ERROR)
+
+
+def _silence_stdout():
+    """Point stdout at /dev/null, so the interpreter's final flush does not
+    complain about the closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _fetch(args, token, logger):
@@ -166,19 +180,33 @@ def _fetch(args, token, logger):
                 logger=logger, stop_requested=stop,
             )
             runs = collector.run()
-        finally:
             stream.close()
+        finally:
             store.close()
     for run in runs:
         logger.info("event=stream_summary stream=%s status=%s events=%d pages=%d", run.stream.name, run.status,
                     run.events, run.pages)
-    failures = [f"{name}: the token does not grant this event type" for name in refused]
-    failures += [f"{r.stream.name}: [{r.error.category}] {r.error}" for r in runs if r.error is not None]
-    if failures:
-        for failure in failures:
-            sys.stderr.write(f"error: {failure}\n")
-        return EXIT_API_ERROR
-    return EXIT_OK
+    sys.stderr.write(_summary(runs) + "\n")
+    failures = [f"[permission] {name}: the token does not grant this event type; drop it from --event-types, "
+                "or issue an Events Reporting token that grants it" for name in refused]
+    # an error shared by every stream (a revoked token, an unreachable host) is said once
+    for error in dict.fromkeys(r.error for r in runs if r.error is not None):
+        names = ", ".join(r.stream.name for r in runs if r.error is error)
+        failures.append(f"[{error.category}] {names}: {error}")
+    for failure in failures:
+        sys.stderr.write(f"error: {failure}\n")
+    return EXIT_API_ERROR if failures else EXIT_OK
+
+
+def _summary(runs):
+    """One line on stderr: what this run wrote, so a run that finds nothing new says so."""
+    total = sum(run.events for run in runs)
+    parts = ", ".join(f"{run.stream.name} {run.events:,}" for run in runs)
+    if total == 0 and all(run.status == "caught_up" for run in runs):
+        return f"wrote 0 events: nothing new since the last run ({parts})"
+    interrupted = " (stopped early: the next run continues from here)" if any(
+        run.status in ("interrupted", "more_pending") for run in runs) else ""
+    return f"wrote {total:,} event{'' if total == 1 else 's'} ({parts}){interrupted}"
 
 
 if __name__ == "__main__":

@@ -66,12 +66,16 @@ def test_fetch_jsonl_prints_only_events_and_resumes_from_its_state(api, capsys, 
     api.add("auditevents", [events.auditevent(n) for n in range(2)])
     code, out, err = run(capsys, "fetch", "--state-dir", str(tmp_path), "--limit", "2",
                          "--event-types", "signinattempts,auditevents")
-    assert code == 0 and err == ""
+    # stderr says what was written, and nothing else
+    assert code == 0 and err == "wrote 7 events (signinattempts 5, auditevents 2)\n"
     assert sorted(json.loads(line)["uuid"] for line in out.splitlines()) == sorted(
         [events.signin(n)["uuid"] for n in range(5)] + [events.auditevent(n)["uuid"] for n in range(2)])
     api.add("signinattempts", [events.signin(5)])
-    code, out, _ = run(capsys, "fetch", "--state-dir", str(tmp_path), "--event-types", "signinattempts,auditevents")
+    code, out, err = run(capsys, "fetch", "--state-dir", str(tmp_path), "--event-types", "signinattempts,auditevents")
     assert code == 0 and [json.loads(line)["uuid"] for line in out.splitlines()] == [events.signin(5)["uuid"]]
+    assert err == "wrote 1 event (signinattempts 1, auditevents 0)\n"
+    code, out, err = run(capsys, "fetch", "--state-dir", str(tmp_path), "--event-types", "signinattempts,auditevents")
+    assert code == 0 and out == "" and err.startswith("wrote 0 events: nothing new since the last run")
 
 
 def test_fetch_defaults_to_every_type_the_token_grants(api, capsys, monkeypatch):

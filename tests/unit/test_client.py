@@ -11,6 +11,7 @@ from onepassword_events.errors import (
     BadRequestError,
     ConfigurationError,
     FeatureNotGrantedError,
+    HostUnreachableError,
     MalformedResponseError,
     ProxyError,
     RateLimitError,
@@ -172,7 +173,7 @@ def test_malformed_200_that_never_heals_is_a_categorized_error():
     "exception, error, words",
     [
         (requests.exceptions.SSLError("certificate verify failed: self signed certificate"), TlsError, ["TLS", "CA bundle"]),
-        (requests.exceptions.ProxyError("Cannot connect to proxy"), ProxyError, ["proxy"]),
+        (requests.exceptions.ProxyError("Cannot connect to proxy"), ProxyError, ["through the proxy proxy.corp:3128"]),
         (requests.exceptions.ConnectTimeout("connect timeout"), TransportError, ["timed out connecting"]),
         (requests.exceptions.ReadTimeout("read timeout"), TransportError, ["did not answer within"]),
         (requests.exceptions.ConnectionError("Connection reset by peer"), TransportError, ["cannot reach", "reset"]),
@@ -181,8 +182,9 @@ def test_malformed_200_that_never_heals_is_a_categorized_error():
 @responses.activate
 def test_transport_failures_are_categorized(exception, error, words):
     responses.add(responses.POST, URL, body=exception)
+    proxy = "http://proxy.corp:3128" if error is ProxyError else None
     with pytest.raises(error) as caught:
-        client(retry=RetryPolicy(max_attempts=2)).fetch_page("/api/v2/signinattempts", {})
+        client(retry=RetryPolicy(max_attempts=2), proxy_url=proxy).fetch_page("/api/v2/signinattempts", {})
     for word in words:
         assert word in str(caught.value)
     expected_calls = 2 if error.retryable else 1
@@ -249,3 +251,19 @@ def test_huge_json_error_messages_are_capped():
     with pytest.raises(BadRequestError) as caught:
         client().fetch_page("/api/v2/signinattempts", {})
     assert len(str(caught.value)) < 300
+
+
+@responses.activate
+def test_a_host_that_refuses_connections_is_retried_briefly_and_said_so():
+    responses.add(responses.POST, URL, body=requests.exceptions.ConnectionError("[Errno 111] Connection refused"))
+    sleeps = Sleeps()
+    with pytest.raises(HostUnreachableError) as caught:
+        client(sleeps).fetch_page("/api/v2/signinattempts", {})
+    assert len(responses.calls) == 3 and len(sleeps) == 2  # not the 10 attempts of a 5-minute budget
+    assert "gave up after 3 attempts" in caught.value.message and "connection refused" in str(caught.value)
+
+
+@pytest.mark.parametrize("proxy", ["ftp://proxy:21", "proxy.corp:3128", "http://proxy.corp", "socks6://p:1"])
+def test_a_proxy_url_requests_cannot_use_is_refused_up_front(proxy):
+    with pytest.raises(ConfigurationError, match="proxy URL"):
+        EventsApiClient(BASE, TOKEN, proxy_url=proxy)

@@ -53,6 +53,14 @@ def test_a_working_token_is_saved(handler):
     assert responses.calls[0].request.headers["Authorization"] == "Bearer " + handler.payload["token"]
 
 
+@responses.activate
+def test_the_event_types_the_token_grants_are_saved_with_the_account(handler):
+    introspect_ok(features=("auditevents", "signinattempts", "users"))  # in the API's order, plus one we do not read
+    handler.payload = {"region": "events.1password.com", "token": make_token()}
+    handler.handleCreate(None)
+    assert handler.saved[0][1]["granted_event_types"] == "signinattempts,auditevents"
+
+
 @pytest.mark.parametrize(
     "setup, payload, words",
     [

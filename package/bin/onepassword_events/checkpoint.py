@@ -31,7 +31,13 @@ class CheckpointError(Exception):
         self.message = message
 
 
-class StateDirectoryBusy(CheckpointError):
+class StateDirectoryError(CheckpointError):
+    """The state directory cannot be used: a setting to fix, not a failure of a run."""
+
+    category = "configuration"
+
+
+class StateDirectoryBusy(StateDirectoryError):
     """Another process holds the state directory."""
 
 
@@ -58,7 +64,7 @@ class FileCheckpointStore:
             os.makedirs(directory, exist_ok=True)
             self._lock = open(os.path.join(directory, LOCK_FILE), "a+")
         except OSError as exc:
-            raise CheckpointError(
+            raise StateDirectoryError(
                 f"the state directory {directory} cannot be used ({exc.strerror or type(exc).__name__}); "
                 "choose a directory you can write to"
             ) from None

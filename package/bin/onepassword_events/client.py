@@ -25,6 +25,7 @@ import re
 import socket
 import threading
 import time
+import warnings
 import zlib
 
 from email.utils import parsedate_to_datetime
@@ -32,6 +33,8 @@ from urllib.parse import quote, unquote
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import InsecureRequestWarning
+from urllib3.util import parse_url
 
 from . import USER_AGENT
 from .envelope import MAX_ITEMS, EnvelopeError, parse_page
@@ -42,6 +45,7 @@ from .errors import (
     ConfigurationError,
     EventsApiError,
     FeatureNotGrantedError,
+    HostUnreachableError,
     MalformedResponseError,
     ProxyError,
     RateLimitError,
@@ -59,6 +63,10 @@ MAX_BODY_BYTES = 64 * 1024 * 1024
 READ_CHUNK = 1024 * 1024
 MAX_DETAIL = 120  # characters of an API error message kept in `detail`
 WATCHDOG_TICK = 0.2  # seconds between the watchdog's looks at the stop flag
+# A host that refuses connections or does not resolve is retried briefly (a
+# restart, a DNS blip), not for the whole retry budget once per stream.
+UNREACHABLE_ATTEMPTS = 3
+_UNREACHABLE_REASONS = ("connection refused", "DNS lookup failed", "network unreachable", "no route to host")
 # JWTs are base64url segments joined by dots; anything else cannot be a token,
 # and a quote, backslash or line break would change how it is echoed and logged.
 _TOKEN_CHARS = re.compile(r"[A-Za-z0-9_.\-]+\Z")
@@ -115,6 +123,29 @@ def check_token(token):
             "the token contains characters an Events Reporting token never has (it holds only letters, digits, "
             "'-', '_' and '.'); copy it again from 1Password, without spaces, quotes or line breaks"
         )
+
+
+PROXY_SCHEMES = ("http", "https", "socks4", "socks4a", "socks5", "socks5h")
+
+
+def check_proxy_url(proxy_url):
+    """The proxy's host:port for messages (no credentials), or None without a proxy.
+    Refuses a URL requests could not use, before anything is sent."""
+    if not proxy_url:
+        return None
+    scheme = proxy_url.split("://", 1)[0].lower() if "://" in proxy_url else ""
+    if scheme not in PROXY_SCHEMES:
+        raise ConfigurationError(
+            "the proxy URL must start with one of " + ", ".join(s + "://" for s in PROXY_SCHEMES)
+            + ", e.g. http://proxy.example.com:3128"
+        )
+    try:
+        parts = parse_url(proxy_url)
+    except ValueError:
+        parts = None
+    if parts is None or not parts.host or not parts.port:
+        raise ConfigurationError("the proxy URL needs a host and a port, e.g. http://proxy.example.com:3128")
+    return f"{parts.host}:{parts.port}"
 
 
 def _base64_cores(raw):
@@ -368,6 +399,7 @@ class EventsApiClient:
         stats=None,
     ):
         check_token(token)
+        self._proxy = check_proxy_url(proxy_url)
         self.base_url = base_url.rstrip("/")
         self.host = re.sub(r"^https?://", "", self.base_url)
         self._token = token
@@ -393,6 +425,12 @@ class EventsApiClient:
         # the bearer header, and the proxy is the admin's explicit setting.
         session.trust_env = False
         session.verify = (ca_bundle or True) if verify_tls else False
+        if not verify_tls:
+            # said once here, not by urllib3 on every request
+            warnings.filterwarnings("ignore", category=InsecureRequestWarning)
+            if logger is not None and stats is None:
+                logger.warning("event=tls_verification_off host=%s reason=%r", self.host,
+                               "the server's certificate is not checked: anyone on the path can read the token")
         adapter = _TrackedAdapter(self._tracker)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
@@ -507,7 +545,8 @@ class EventsApiClient:
                     delay = retry_after + random.uniform(0, 0.5)
                 else:
                     delay = self.retry.delay(attempt - 1, exc)
-                if attempt >= self.retry.max_attempts or waited + delay > self.retry.budget:
+                attempts = UNREACHABLE_ATTEMPTS if exc.unreachable else self.retry.max_attempts
+                if attempt >= min(attempts, self.retry.max_attempts) or waited + delay > self.retry.budget:
                     exc.message = f"{exc.message} (gave up after {attempt} attempts in {waited:.0f}s)"
                     raise
                 if self._logger is not None:
@@ -563,8 +602,13 @@ class EventsApiClient:
                 detail="the request's total deadline passed while the answer was still arriving",
             )
         reason = _transport_reason(exc)
-        if isinstance(exc, requests.exceptions.ProxyError):
-            return ProxyError(f"could not reach {self.host} through the proxy", detail=reason)
+        if self._proxy and (isinstance(exc, requests.exceptions.ProxyError) or "socks" in repr(exc).lower()):
+            error = ProxyError(
+                f"could not reach {self.host} through the proxy {self._proxy}; check the proxy's host, port, "
+                "type and credentials on the Proxy tab (or --proxy)", detail=reason,
+            )
+            error.unreachable = reason in _UNREACHABLE_REASONS and not answered
+            return error
         if reason == PLAIN_HTTP_REASON:
             return TlsError(
                 f"{self.host} did not answer in TLS: check the URL's scheme and port "
@@ -585,6 +629,11 @@ class EventsApiClient:
             return TransportError(f"cannot reach {self.host}", detail="the server closed the connection without answering")
         if reason == "timed out":
             return TransportError(f"{self.host} did not answer within {self.timeout[1]:g}s", detail=reason)
+        if reason in _UNREACHABLE_REASONS and not answered:
+            return HostUnreachableError(
+                f"cannot reach {self.host}: check the region or URL, and that this host may connect to it "
+                "(firewall, outbound HTTPS, or a proxy on the Proxy tab)", detail=reason,
+            )
         return TransportError(f"cannot reach {self.host}", detail=reason)
 
     def _read_body(self, response):

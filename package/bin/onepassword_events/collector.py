@@ -21,7 +21,13 @@ from collections import deque
 
 from . import timeparse
 from .checkpoint import checkpoint_key
-from .errors import AuthError, BadRequestError, EventsApiError, MalformedResponseError, StopRequested
+from .errors import (
+    AuthError,
+    BadRequestError,
+    EventsApiError,
+    MalformedResponseError,
+    StopRequested,
+)
 from .readahead import FetchNow, ReadAhead
 from .regions import same_host
 
@@ -184,12 +190,13 @@ class Collector:
                 except StopRequested:
                     return self._interrupted(runs, active, "stopped while a request or retry wait was under way; "
                                                            "state saved")
-                except AuthError as exc:
-                    # A revoked token fails every stream the same way: stop the account.
-                    for other in active:
-                        other.stop("error", exc)
-                    return runs
                 except EventsApiError as exc:
+                    if isinstance(exc, AuthError) or exc.unreachable:
+                        # A revoked token or an unreachable host (or proxy) fails every
+                        # stream the same way: stop the account, not once per stream.
+                        for other in active:
+                            other.stop("error", exc)
+                        return runs
                     run.stop("error", exc)
                     done = True
                 if done:

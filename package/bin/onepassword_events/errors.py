@@ -12,6 +12,9 @@ caller chose must not turn the search head into a window on other services).
 class EventsApiError(Exception):
     category = "api_error"
     retryable = False
+    # no connection could be made at all (refused, DNS, no route), to the API
+    # or to the proxy: every stream of the account would fail the same way
+    unreachable = False
 
     def __init__(self, message, status=None, detail=None):
         super().__init__(message)
@@ -61,6 +64,12 @@ class TransportError(EventsApiError):
 
     category = "connection"
     retryable = True
+
+
+class HostUnreachableError(TransportError):
+    """No connection to the API host could be made at all (refused, DNS, no route)."""
+
+    unreachable = True
 
 
 class TlsError(EventsApiError):

@@ -42,8 +42,10 @@ def parse(ts):
     if m is None:
         raise ValueError(f"not an RFC 3339 timestamp: {ts!r}")
     year, month, day, hour, minute, second = (int(g) for g in m.group(1, 2, 3, 4, 5, 6))
-    if not (1 <= month <= 12 and 1 <= day <= 31 and hour <= 23 and minute <= 59 and second <= 60):
+    if not (1 <= month <= 12 and hour <= 23 and minute <= 59 and second <= 60):
         raise ValueError(f"timestamp out of range: {ts!r}")
+    if not 1 <= day <= calendar.monthrange(year, month)[1]:  # 2026-02-30 is no date, not March 2
+        raise ValueError(f"no such date: {ts!r}")
     secs = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
     if m.group(8):
         if ts[10] == "T":
@@ -74,14 +76,22 @@ def format_rfc3339(epoch_seconds):
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(epoch_seconds)))
 
 
+# What an admin may type (the input form's validator accepts the same shapes).
+_USER_TIME = re.compile(r"\d{4}-\d\d-\d\d(?:T\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d))?\Z")
+
+
 def parse_user_time(value):
-    """Parse an admin-entered start time: RFC 3339, or a date 'YYYY-MM-DD' (UTC)."""
+    """Parse an admin-entered start time: RFC 3339 (YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)),
+    or a date YYYY-MM-DD (UTC midnight). Impossible dates are refused."""
     value = (value or "").strip()
-    if re.fullmatch(r"\d{4}-\d\d-\d\d", value):
+    if not _USER_TIME.match(value):
+        raise ValueError(
+            f"start time '{value}' is not valid; use RFC 3339 like 2026-01-31T00:00:00Z or 2026-01-31T09:00:00+01:00, "
+            "or a date like 2026-01-31"
+        )
+    if len(value) == 10:
         value += "T00:00:00Z"
     try:
         return second_of(value)
     except ValueError:
-        raise ValueError(
-            f"start time '{value}' is not valid; use RFC 3339 like 2026-01-31T00:00:00Z or a date like 2026-01-31"
-        ) from None
+        raise ValueError(f"start time '{value}' is not a real date or time (check the day of the month)") from None
