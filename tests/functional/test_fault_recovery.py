@@ -258,7 +258,7 @@ def test_endless_has_more_with_empty_pages_ends_the_run(collector, make_sim, sam
         # the cursor it was asked with, with has_more=true: no progress, so that stream stops at once, visibly
         assert len(empties) == 1
         failures = [line for line in first.log.splitlines() if "signinattempts" in line and
-                    ("event=stream_failed" in line or "error: signinattempts" in line)]
+                    ("event=stream_failed" in line or line.startswith("error:"))]
         assert failures and "malformed_response" in failures[0] and "would not progress" in first.log
     else:
         assert not first.failed, first.log[-3000:]
@@ -309,7 +309,7 @@ def test_untrusted_certificate_is_a_tls_error_not_retried(tmp_path, scanner, mak
     start = rfc3339(sim.anchor - 8 * 86400)
     refused = run_cli(sim, scanner, tmp_path / "a", start=start, event_types="signinattempts")
     assert refused.exit_code == 1
-    assert "[tls] TLS verification of 127.0.0.1:%d failed" % sim.port in refused.log
+    assert "error: [tls] signinattempts: TLS verification of 127.0.0.1:%d failed" % sim.port in refused.log
     assert "event=retry" not in refused.log and refused.events == []
     trusted = run_cli(sim, scanner, tmp_path / "b", start=start, event_types="signinattempts",
                       extra=["--ca-bundle", sim.cert_file])
