@@ -433,8 +433,9 @@ PLATFORMS = [("1Password for Mac", "Mac", "macOS"), ("1Password for Windows", "W
              ("1Password for Linux", "Linux", "Ubuntu")]
 VAULTS = [("Production infrastructure", "pr4tk7q2xmdbhvnl6c3ezswyja"), ("Finance", "fn8cw2m5rkq7tzbh4yvdxjlp3e"),
           ("Executive", "ex2vq9hm4lbnc7t6wzsrkyd5ja"), ("Security team", "sc7h3nqd2xv5mwr8bkzt4lcy6e")]
-GROUPS = [("Administrators", "ad6mbq3k2xv7ntz5wyhrcl4dje"), ("Owners", "ow3kz8vn5q2mxbt7hcyl4drjwe"),
-          ("Engineering", "en5tq2w8bxk3vmzh7ncly4drje"), ("Finance", "fi9dw4kq2mx7tbzv3hcl5nryje")]
+# Privileged (in the lookups, so labelled) at even positions: see "vault_label" and "group_label".
+GROUPS = [("Administrators", "ad6mbq3k2xv7ntz5wyhrcl4dje"), ("Engineering", "en5tq2w8bxk3vmzh7ncly4drje"),
+          ("Owners", "ow3kz8vn5q2mxbt7hcyl4drjwe"), ("Finance", "fi9dw4kq2mx7tbzv3hcl5nryje")]
 SAVED = dq.read_conf(os.path.join(dq.PACKAGE, "default", "savedsearches.conf"))
 RULES = [name for name in SAVED if name.endswith(" - Rule")]
 
