@@ -16,7 +16,7 @@ import copy
 import pytest
 
 import dashboard_queries as dq
-import studio
+import dashboard_studio as studio
 
 DEFINITIONS = dq.load_all()
 NAMES = sorted(DEFINITIONS)

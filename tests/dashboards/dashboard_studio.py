@@ -5,7 +5,7 @@
 
 Regenerate the screenshots in docs/ (one command, from the repository root):
 
-    python3 tests/dashboards/studio.py --screenshots docs
+    python3 tests/dashboards/dashboard_studio.py --screenshots docs
 
 The npm packages come from studio/package-lock.json (tools/ensure_node_modules.sh runs `npm ci`
 when studio/node_modules is missing or the lock changed); the page is bundled with esbuild into
