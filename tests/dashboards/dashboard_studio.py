@@ -56,15 +56,22 @@ def chromium_missing():
 
 
 def _run(command, timeout, what):
-    """Run a command in its own process group; kill the whole group (Chromium too) on timeout."""
+    """Run a command in its own process group, stopped when it overruns its time.
+
+    Playwright starts Chromium in a process group of its own and closes it when node gets
+    SIGTERM (or exits), so node is asked first and killed only if it does not stop."""
     process = subprocess.Popen(command, cwd=STUDIO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, start_new_session=True)
     try:
         output, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        output, _ = process.communicate()
-        raise StudioError(f"{what} did not finish in {timeout} s; killed. Output:\n{output[-4000:]}")
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            output, _ = process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            output, _ = process.communicate()
+        raise StudioError(f"{what} did not finish in {timeout} s; stopped. Output:\n{output[-4000:]}")
     if process.returncode != 0:
         raise StudioError(f"{what} failed (exit {process.returncode}):\n{output[-4000:]}")
     return output
@@ -108,8 +115,9 @@ def color_scheme(name):
 
 def render(jobs):
     """jobs: [{"name", "definition", "colorScheme", "screenshot"}] -> {name: result} (see studio/render.js)."""
-    payload = {"dashboards": jobs, "timeoutMs": RENDER_TIMEOUT_PER_DASHBOARD_S * 1000, "chromium": CHROMIUM}
     budget = 60 + RENDER_TIMEOUT_PER_DASHBOARD_S * len(jobs)
+    payload = {"dashboards": jobs, "timeoutMs": RENDER_TIMEOUT_PER_DASHBOARD_S * 1000, "chromium": CHROMIUM,
+               "budgetMs": (budget - 20) * 1000}
     return _node_json("render.js", payload, budget, "render.js (headless Chromium)")
 
 

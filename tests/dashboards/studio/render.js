@@ -3,10 +3,10 @@
 //
 //   node render.js job.json results.json
 // job.json: {"dashboards": [{"name", "definition", "colorScheme", "screenshot": "<png path>"|null}],
-//            "timeoutMs": <per dashboard>, "chromium": "/usr/bin/chromium"}
+//            "timeoutMs": <per dashboard>, "budgetMs": <whole run>, "chromium": "/usr/bin/chromium"}
 // results.json: {"<name>": {"expectedViz": [...], "renderedViz": [...], "validationErrors": [...],
 //   "consoleErrors": [...], "allowedConsoleErrors": n, "tables": {"<viz id>": ["<header>"...]},
-//   "fatal": null|"...", "ms": n}}
+//   "validatorAnswered": bool, "fatal": null|"...", "ms": n}}
 //
 // The page is served from an origin that does not exist (every request is answered here):
 // the bundle from build/, and a stand-in splunkd for the two REST calls the time picker makes
@@ -256,6 +256,11 @@ async function main([jobPath, outPath]) {
   const job = JSON.parse(fs.readFileSync(jobPath, 'utf8'));
   const timeoutMs = job.timeoutMs || 60000;
   const results = {};
+  // Whatever hangs, stop in time: exiting makes Playwright close Chromium.
+  setTimeout(() => {
+    console.error(`render.js: out of time after ${job.budgetMs} ms`);
+    process.exit(3);
+  }, job.budgetMs || timeoutMs * (job.dashboards.length + 1)).unref();
   const browser = await chromium.launch({
     executablePath: job.chromium || '/usr/bin/chromium', headless: true, args: OFFLINE_ARGS, timeout: timeoutMs,
   });
