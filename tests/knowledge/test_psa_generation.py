@@ -58,7 +58,7 @@ def test_eventtype_tag_and_cim_tests_for_every_eventtype(collected):
         assert any("test_eventtype[eventtype::%s]" % eventtype in line for line in collected), eventtype
         assert any("test_cim_required_fields" in line and '"%s"' % eventtype in line for line in collected), eventtype
     for dataset in ("Privileged_Authentication", "Data_Access", "Account_Management", "Accounts_Created",
-                    "Account_Lockouts", "Auditing_Changes", "All_Changes::user"):
+                    "Account_Lockouts", "All_Changes::user"):
         assert any("test_cim_required_fields" in line and "::%s" % dataset in line for line in collected), dataset
     assert _count(collected, "test_tags") >= len(eventtypes)
     assert _count(collected, "test_props_fields") > 50

@@ -81,7 +81,7 @@ def test_every_event_states_a_model_and_fields():
             names = {field["@name"] for field in (fields if isinstance(fields, list) else [fields])}
             assert {"action", "dest", "src", "user"} <= names, (name, event["@name"])
     assert models == {"Authentication", "Authentication:Privileged_Authentication", "Data_Access", "Change",
-                      "Change:Account_Management", "Change:Auditing_Changes"}
+                      "Change:Account_Management"}
 
 
 def test_peer_samples_are_used_and_their_provenance_recorded():
