@@ -257,3 +257,13 @@ def test_report_follows_the_saved_search_rules(name):
     start = replay.relative_time(lib.BASE_NOW, spec["dispatch.earliest_time"])
     end = replay.relative_time(lib.BASE_NOW, spec["dispatch.latest_time"])
     assert end <= lib.BASE_NOW and end - start >= 80 * 86400, "a complete quarter or year"
+
+
+def test_no_search_of_the_addon_needs_the_cim_app():
+    """The add-on's minimum CIM version is "none" (docs/fields.md, "CIM version"): no saved
+    search and no dashboard reads a data model."""
+    for name, spec in lib.savedsearches().items():
+        assert not re.search(r"datamodel|from\s+datamodel|\|\s*tstats[^|]*\bnodename\b", spec["search"]), name
+    views = os.path.join(lib.DEFAULT, "data", "ui", "views")
+    for view in os.listdir(views):
+        assert "datamodel" not in open(os.path.join(views, view), encoding="utf-8").read(), view
