@@ -14,14 +14,16 @@
 #
 # Environment (all optional):
 #   CIM_APP_PACKAGE=path.tgz          the Splunk Common Information Model app (Splunk_SA_CIM) to install;
-#   SPLUNKBASE_USERNAME/_PASSWORD     or fetch it from Splunkbase first (CIM_VERSION, default 6.4.0).
+#   SPLUNKBASE_USERNAME, SPLUNKBASE_PASSWORD
+#                                     or fetch it from Splunkbase first (CIM_VERSION, default 6.4.0).
 #                                     Without a CIM app (none given, or the Splunkbase login or download
 #                                     failed) the stack starts anyway: only the CIM-dependent tests skip,
 #                                     and the summary (E2E_SUMMARY_FILE) names them and says why.
 #   SPLUNK_IMAGE                      default splunk/splunk:10.0.0 (see docker-compose.yml)
 #   SIMULATOR_IMAGE                   default python:3.13.0-slim-bookworm (see docker-compose.yml)
 #   SPLUNK_PASSWORD, SPLUNK_HEC_TOKEN local-only defaults in docker-compose.yml; set your own elsewhere
-#   SPLUNK_MGMT_PORT/WEB_PORT/HEC_PORT host ports on 127.0.0.1 (8089/8000/8088)
+#   SPLUNK_MGMT_PORT, SPLUNK_WEB_PORT, SPLUNK_HEC_PORT
+#                                     host ports on 127.0.0.1 (8089, 8000, 8088)
 #   E2E_KEEP=1                        leave the stack running afterwards (docker compose down -v to remove)
 #   E2E_SKIP_BUILD=1                  use the package already in dist/
 #   E2E_SKIP_PSA=1                    skip the pytest-splunk-addon run
