@@ -246,3 +246,24 @@ def test_usage_block_and_defaults_match_the_compose_file():
     for name in ("SPLUNK_PASSWORD", "SPLUNK_HEC_TOKEN", "SPLUNK_MGMT_PORT", "SPLUNK_HEC_PORT", "SPLUNK_WEB_PORT"):
         assert re.search(r'%s="\$\{%s:-%s\}"' % (name, name, re.escape(settings.DEFAULTS[name])), text), name
     assert subprocess.run(["bash", "-n", SCRIPT]).returncode == 0
+
+
+def test_the_error_lines_the_scenarios_inject_are_the_ones_pytest_splunk_addon_ignores(run):
+    """The collector-health scenarios write log_level=ERROR lines on purpose; the knowledge run's
+    internal-errors test is told to ignore exactly those (a phrase no real input line has)."""
+    import sys
+
+    sys.path.insert(0, os.path.join(ROOT, "samples", "scenarios"))
+    import replay
+
+    phrases = [line.strip() for line in open(os.path.join(ROOT, "tests", "e2e", "psa_ignore_errors.txt"),
+                                              encoding="utf-8") if line.strip()]
+    injected = [line for rule_id, variant, _ in replay.variants()
+                for text in replay.materialize(rule_id, variant, now=1767225600).log_files().values()
+                for line in text.splitlines() if "log_level=ERROR" in line]
+    assert phrases and injected
+    assert all(any(phrase in line for phrase in phrases) for line in injected)
+    helper = open(os.path.join(ROOT, "package", "bin", "onepassword_events_helper.py"), encoding="utf-8").read()
+    assert not any(phrase in helper for phrase in phrases), "a real input line could carry the phrase"
+    _, calls = run()
+    assert "--ignore-addon-errors=tests/e2e/psa_ignore_errors.txt" in calls[_index(calls, "tests/knowledge/test_addon.py")]
