@@ -116,6 +116,34 @@ def relative_time(now, spec):
     return value
 
 
+NEW_EVENTS = re.compile(r"`onepassword_new_events\((\d+)\)`")
+# The suite seeds a rule's baselines from the variant's events of this range (docs/detections.md).
+BASELINE_SEED_EARLIEST = "-30d"
+
+
+def new_events_interval(search):
+    """Seconds of the rule's `onepassword_new_events(<interval>)` slice (None: the rule has none)."""
+    match = NEW_EVENTS.search(search)
+    return int(match.group(1)) if match else None
+
+
+def rule_now(search, latest, start):
+    """A "now" for dispatching a rule so that its new-event slice [end - interval, end), end =
+    relative_time(now, latest), begins a minute before `start` (when its events start to be
+    indexed) and leaves interval - 60 seconds for indexing them. A rule without a slice
+    runs a minute after `start`."""
+    interval = new_events_interval(search)
+    if interval is None:
+        return float(int(start) + 60)
+    end = int(start) - int(start) % 60 + interval - 60
+    now = float(end)
+    for _ in range(5):
+        now += end - relative_time(now, latest)
+    if relative_time(now, latest) != end:
+        raise ValueError("cannot place the slice of a rule ending %r" % latest)
+    return now
+
+
 def duration_seconds(spec):
     """"30s", "5m", "1h", "2d" -> seconds."""
     match = re.fullmatch(r"(\d+)\s*([a-z]+)", str(spec).strip())

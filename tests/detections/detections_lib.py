@@ -23,6 +23,7 @@ for path in (KNOWLEDGE, SCENARIOS):
 
 RULE_SUFFIX = " - Rule"
 REPORT_SUFFIX = " - Report"
+BASELINE_SUFFIX = " - Baseline"
 NAME_PREFIX = "1Password - "
 
 
@@ -47,6 +48,10 @@ def rules():
     return {name: spec for name, spec in savedsearches().items() if name.endswith(RULE_SUFFIX)}
 
 
+def baselines():
+    return {name: spec for name, spec in savedsearches().items() if name.endswith(BASELINE_SUFFIX)}
+
+
 def reports():
     return {name: spec for name, spec in savedsearches().items() if name.endswith(REPORT_SUFFIX)}
 
@@ -62,15 +67,24 @@ def macros():
 
 
 def expand_macros(text, table=None, depth=0):
+    """Macros expanded as Splunk does, including those with arguments: `name(a, b)` uses the
+    stanza [name(2)] and replaces its $arg$ names with the values."""
     table = table if table is not None else macros()
     if depth > 10:
         raise AssertionError("macro nesting too deep in %r" % text)
 
     def one(match):
-        name = match.group(1)
-        return expand_macros(table[name]["definition"], table, depth + 1)
+        name, args = match.group(1), match.group(2)
+        if args is None:
+            return expand_macros(table[name]["definition"], table, depth + 1)
+        values = [value.strip() for value in args.split(",")]
+        spec = table["%s(%d)" % (name, len(values))]
+        definition = spec["definition"]
+        for arg, value in zip([a.strip() for a in spec["args"].split(",")], values):
+            definition = definition.replace("$%s$" % arg, value)
+        return expand_macros(definition, table, depth + 1)
 
-    return re.sub(r"`([A-Za-z0-9_]+)`", one, text)
+    return re.sub(r"`([A-Za-z0-9_]+)(?:\(([^)`]*)\))?`", one, text)
 
 
 def transforms():
@@ -139,6 +153,31 @@ DM_FIELD = re.compile(r"(?<![\w.])(Authentication|All_Changes|Data_Access)((?:\.
 
 def macro_refs(spl):
     return [(m.group(1), m.group(2)) for m in MACRO_REF.finditer(spl)]
+
+
+def macro_stanza(name, args):
+    """The macros.conf stanza a reference uses: name, or name(<number of arguments>)."""
+    return name if args is None else "%s(%d)" % (name, len(args.split(",")))
+
+
+def used_macros(texts, table=None):
+    """Every macros.conf stanza the texts use, directly or inside other macros."""
+    table = table if table is not None else macros()
+    used, todo = set(), [macro_stanza(m, a) for text in texts for m, a in macro_refs(text)]
+    while todo:
+        name = todo.pop()
+        if name not in used:
+            used.add(name)
+            todo += [macro_stanza(m, a) for m, a in macro_refs(table[name]["definition"])]
+    return used
+
+
+def lookup_columns(name):
+    """The columns of a lookup: its CSV header, or a KV store lookup's fields_list."""
+    spec = transforms()[name]
+    if spec.get("external_type") == "kvstore":
+        return [field.strip() for field in spec["fields_list"].split(",")]
+    return csv_header(spec["filename"])
 
 
 def lookup_refs(spl):
@@ -214,52 +253,19 @@ def manifest():
     return replay.load_manifest()
 
 
-def lookup_rows_with(fixtures):
-    """{lookup name: rows}: the package's rows of every lookup of transforms.conf, then
-    the scenario's fixture rows (the replay appends them the same way)."""
-    rows = {}
-    for name, spec in transforms().items():
-        if "filename" in spec:
-            rows[name] = csv_rows(spec["filename"]) + [dict(row) for row in fixtures.get(name, [])]
-    return rows
+def tile_seconds(search):
+    """The <interval> of the rule's `onepassword_new_events(<interval>)` (None when absent)."""
+    match = re.search(r"`onepassword_new_events\((\d+)\)`", search)
+    return int(match.group(1)) if match else None
 
 
-def macro_table_with(overrides):
-    table = {name: dict(spec) for name, spec in macros().items()}
-    for name, definition in overrides.items():
-        table[name]["definition"] = definition
-    return table
+def cron_ticks(cron, start, end):
+    """Every time the cron fires in [start, end)."""
+    from croniter import croniter
 
-
-def mapped_events(run, lookup_rows):
-    """The variant's events after the add-on's search-time mapping (tests/knowledge),
-    with the scenario's rows in the automatic lookups, plus _time, source and tags."""
-    from cim_mapping import Mapping
-
-    mapping = Mapping()
-    for props in mapping.props.values():
-        for lookup, _, _, _ in props.lookups:
-            lookup.rows = lookup_rows.get(lookup.stanza, lookup.rows)
-    events = []
-    for event in run.events:
-        if event["type"] == "log":
-            events.append({"_time": event["time"], "_raw": event["line"], "source": event["source"],
-                           "sourcetype": "input_log", "index": "_internal", "tags": set()})
-            continue
-        fields = mapping.all_fields(event["sourcetype"], event["item"], source=event["source"])
-        fields["_time"] = event["time"]
-        fields["tags"] = mapping.tags(event["sourcetype"], fields)
-        events.append(fields)
-    return events
-
-
-def run_model(rule_id, variant, now):
-    """(results of the rule's Python model, Context) for one scenario variant at one now."""
-    import replay
-    import rule_models
-
-    run = replay.materialize(rule_id, variant, now=now)
-    lookups = lookup_rows_with(run.lookups)
-    ctx = rule_models.Context(savedsearches()[run.dispatch["saved_search"]], macro_table_with(run.macros), lookups, now,
-                              mapped_events(run, lookups))
-    return rule_models.model(rule_id)(ctx), ctx
+    itr, ticks = croniter(cron, start - 1), []
+    while True:
+        tick = itr.get_next(float)
+        if tick >= end:
+            return ticks
+        ticks.append(tick)

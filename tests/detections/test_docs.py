@@ -39,7 +39,7 @@ def test_rule_has_a_catalog_row_and_a_section(name):
         assert heading in section, (name, heading)
     for macro, _ in lib.macro_refs(spec["search"]):
         if macro.startswith("onepassword_") and macro not in ("onepassword_signin_events", "onepassword_itemusage_events",
-                                                             "onepassword_audit_events", "onepassword_summariesonly", "onepassword_events"):
+                                                             "onepassword_audit_events", "onepassword_events"):
             assert "`%s`" % macro in section, "%s: section does not mention macro %s" % (name, macro)
     for variant in MANIFEST["rules"][rule_id]["variants"]:
         assert "`samples/scenarios/%s`" % variant["file"] in section, variant["file"]
@@ -55,12 +55,13 @@ def test_report_has_a_section(name):
 def test_macro_table_shows_the_shipped_defaults():
     table = DOC.split("## Macros", 1)[1].split("\n## ", 1)[0]
     documented = {name: nested or plain for name, nested, plain in
-                  re.findall(r"^\| `([a-z0-9_]+)` \| (?:`` (.*?) ``|`(.*?)`) \|", table, re.MULTILINE)}
+                  re.findall(r"^\| `([a-z0-9_]+(?:\(\d\))?)` \| (?:`` (.*?) ``|`(.*?)`) \|", table, re.MULTILINE)}
     used = set()
-    for spec in lib.rules().values():
-        used |= {m for m, _ in lib.macro_refs(spec["search"]) if not m.endswith("_filter")}
+    for spec in list(lib.rules().values()) + list(lib.baselines().values()):
+        used |= {m for m in lib.used_macros([spec["search"]]) if not m.endswith("_filter")}
     used -= {"onepassword_signin_events", "onepassword_itemusage_events", "onepassword_audit_events",
-             "onepassword_summariesonly", "1password_index"}
+             "1password_index", "1password_signin_attempts_index", "1password_item_usages_index",
+             "1password_audit_events_index"}
     assert used <= set(documented), used - set(documented)
     for name, default in documented.items():
         assert MACROS[name]["definition"] == default.replace("\\|", "|"), "%s: doc says %r" % (name, default)

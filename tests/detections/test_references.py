@@ -18,7 +18,7 @@ TRANSFORMS = lib.transforms()
 EVENTTYPES = lib.read_conf("eventtypes.conf")
 PREEXISTING_MACROS = {"1password_index", "1password_signin_attempts_index", "1password_item_usages_index",
                       "1password_audit_events_index", "onepassword_signin_events", "onepassword_itemusage_events",
-                      "onepassword_audit_events", "onepassword_events", "onepassword_summariesonly"}
+                      "onepassword_audit_events", "onepassword_events"}
 CUSTOMER_LISTS = {  # lookup: (key column, kind)
     "onepassword_trusted_networks": ("cidr", "cidr"),
     "onepassword_privileged_groups": ("group_uuid", "uuid"),
@@ -51,16 +51,7 @@ def test_macros_exist(name):
 
 def used_macros():
     """Every macro the saved searches name, directly or inside other macros."""
-    used, todo = set(), []
-    for spec in SAVED.values():
-        for text in _spl_texts(spec):
-            todo += [m for m, _ in lib.macro_refs(text)]
-    while todo:
-        name = todo.pop()
-        if name not in used:
-            used.add(name)
-            todo += [m for m, _ in lib.macro_refs(MACROS[name]["definition"])]
-    return used
+    return lib.used_macros([text for spec in SAVED.values() for text in _spl_texts(spec)], MACROS)
 
 
 def test_every_macro_the_searches_use_is_described_and_filters_keep_everything():
@@ -78,7 +69,7 @@ def test_lookups_and_their_columns_exist(name):
     for text in _spl_texts(SAVED[name]):
         for command, lookup, inputs, outputs in lib.lookup_refs(text):
             assert lookup in TRANSFORMS, "%s: %s %s has no [%s] in transforms.conf" % (name, command, lookup, lookup)
-            header = lib.csv_header(TRANSFORMS[lookup]["filename"])
+            header = lib.lookup_columns(lookup)
             for column in inputs + outputs:
                 assert column in header, "%s: %s has no column %s (%s)" % (name, lookup, column, header)
 

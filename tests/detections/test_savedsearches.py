@@ -1,7 +1,9 @@
-"""savedsearches.conf: every rule ships disabled, scheduled sparingly over a range that
-allows for late events, throttled on its entities, without e-mail, as a plain alert and
-with Enterprise Security correlation-search metadata (MITRE, notable, risk); every report
-follows the same scheduling rules. AppInspect's own saved-search checks are mirrored here."""
+"""savedsearches.conf: every rule ships disabled, judges each indexed event in exactly one run
+(its "new" slices tile the timeline with the cron), reaches back at most 24 hours, throttles
+on the incident for at least as long as it looks back, has no e-mail, is a plain alert with
+Enterprise Security correlation-search metadata (MITRE, notable, risk); the baselines fold
+each indexed hour in once and ship enabled; every report follows the same scheduling rules.
+AppInspect's own saved-search checks are mirrored here."""
 
 import json
 import os
@@ -14,6 +16,8 @@ import replay
 
 RULES = lib.rules()
 REPORTS = lib.reports()
+BASELINES = lib.baselines()
+DAY = 86400
 MITRE_ID = re.compile(r"^T\d{4}(\.\d{3})?$")
 RISK_OBJECT_TYPES = {"user", "system"}
 THREAT_OBJECT_TYPES = {
@@ -43,7 +47,7 @@ def _cron_period(cron):
 
 def _output_fields(search):
     """Words of the search: a field the rule outputs appears in it (by-clause, AS, table)."""
-    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_.]*", search))
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_.]*", lib.expand_macros(search)))
     return words | {part for word in words for part in word.split(".")}  # Authentication.user -> user (rename)
 
 
@@ -64,12 +68,12 @@ def test_conf_parses_without_repeated_stanzas_or_keys():
     assert len(lib.savedsearches()) == len(stanzas) >= 30
 
 
-def test_every_stanza_is_a_named_rule_or_report():
+def test_every_stanza_is_a_named_rule_baseline_or_report():
     for name in lib.savedsearches():
         assert name.startswith(lib.NAME_PREFIX), name
-        assert name.endswith(lib.RULE_SUFFIX) or name.endswith(lib.REPORT_SUFFIX), name
+        assert name.endswith((lib.RULE_SUFFIX, lib.REPORT_SUFFIX, lib.BASELINE_SUFFIX)), name
         assert len(name) <= 80, "%s: ES clones need room for a prefix (99 characters in all)" % name
-    assert len(RULES) >= 30 and len(REPORTS) == 3
+    assert len(RULES) >= 30 and len(REPORTS) == 3 and len(BASELINES) == 4
 
 
 def test_rule_ids_are_unique_and_match_the_filter_macros():
@@ -81,8 +85,20 @@ def test_rule_ids_are_unique_and_match_the_filter_macros():
     assert filters == set(ids), "one filter macro per rule, no orphan: %s" % (filters ^ set(ids))
 
 
+def _assert_slices_tile(name, cron, slice_start, slice_end):
+    """Over two days of cron ticks, the slices [slice_start(tick), slice_end(tick)) of
+    consecutive runs neither overlap nor leave a gap: every indexed second is judged once."""
+    ticks = lib.cron_ticks(cron, lib.BASE_NOW, lib.BASE_NOW + 2 * DAY)
+    assert len(ticks) >= 48, (name, cron)
+    for before, after in zip(ticks, ticks[1:]):
+        assert slice_end(before) == slice_start(after), "%s: runs at %s and %s: slices %s-%s and %s-%s" % (
+            name, before, after, slice_start(before), slice_end(before), slice_start(after), slice_end(after))
+    for tick in ticks:
+        assert slice_end(tick) <= tick - 300, "%s: the slice ends 5 minutes in the past (indexing delay)" % name
+
+
 @pytest.mark.parametrize("name", sorted(RULES))
-def test_rule_schedule_and_time_range(name):
+def test_rule_schedule_judges_each_indexed_event_once_within_a_day(name):
     spec = RULES[name]
     assert spec["disabled"] == "1" and spec["enableSched"] == "1"
     assert lib.cron_runs_per_hour(spec["cron_schedule"]) <= 12, "AppInspect warns above 12 runs an hour"
@@ -92,13 +108,47 @@ def test_rule_schedule_and_time_range(name):
     assert not CronExpression(spec["cron_schedule"]).is_high_occurring()
     earliest, latest = spec["dispatch.earliest_time"], spec["dispatch.latest_time"]
     assert "rt" not in earliest + latest, "no real-time searches"
-    period = _cron_period(spec["cron_schedule"])
+    assert spec["realtime_schedule"] == "0", "a delayed or skipped run is run later, not dropped with its slice"
     for now in lib.NOWS:
-        start, end = replay.relative_time(now, earliest), replay.relative_time(now, latest)
-        assert end - start >= period + 300, "%s: the range must cover the schedule interval with room for late events" % name
-        if lib.rule_id(spec["search"]) not in INTERNAL_RULES:
-            assert end <= now - 300, "%s: the range must end at least 5 minutes in the past (late events)" % name
-    assert spec.get("schedule_window") == "auto"
+        assert replay.relative_time(now, earliest) >= now - DAY, "%s reaches back more than 24 hours" % name
+    if lib.rule_id(spec["search"]) == "collector_stream_silent":
+        assert lib.tile_seconds(spec["search"]) is None  # judges the lookup's silence, not new events
+        return
+    interval = lib.tile_seconds(spec["search"])
+    assert interval, "%s marks the events indexed since its previous run" % name
+    _assert_slices_tile(name, spec["cron_schedule"], lambda tick: replay.relative_time(tick, latest) - interval,
+                        lambda tick: replay.relative_time(tick, latest))
+
+
+@pytest.mark.parametrize("name", sorted(BASELINES))
+def test_baseline_folds_each_indexed_hour_in_once_and_writes_its_lookup(name):
+    spec = BASELINES[name]
+    assert spec["disabled"] == "0" and spec["enableSched"] == "1", "baselines learn from install time on"
+    assert "alert.track" not in spec and not any(k.startswith("action.") and spec[k] == "1" for k in spec)
+    assert spec["realtime_schedule"] == "0"
+    for now in lib.NOWS:
+        assert replay.relative_time(now, spec["dispatch.earliest_time"]) >= now - DAY, name
+    outputs = re.findall(r"\|\s*outputlookup\s+(\w+)", spec["search"])
+    inputs = re.findall(r"inputlookup\s+append=true\s+(\w+)", spec["search"])
+    assert len(outputs) == 1 and inputs == outputs, "%s merges its new rows into its own lookup" % name
+    transforms = lib.transforms()[outputs[0]]
+    assert transforms["external_type"] == "kvstore" and "_key" in transforms["fields_list"]
+    if "dispatch.index_earliest" in spec:
+        _assert_slices_tile(name, spec["cron_schedule"],
+                            lambda tick: replay.relative_time(tick, spec["dispatch.index_earliest"]),
+                            lambda tick: replay.relative_time(tick, spec["dispatch.index_latest"]))
+    else:
+        assert spec["search"].lstrip().startswith("| tstats"), "only index summaries may skip the index-time slice"
+
+
+def test_every_baseline_lookup_a_rule_reads_is_kept_by_a_baseline():
+    written = {re.search(r"outputlookup\s+(\w+)", spec["search"]).group(1) for spec in BASELINES.values()}
+    read = set()
+    for spec in RULES.values():
+        for _, lookup, _, _ in lib.lookup_refs(lib.expand_macros(spec["search"])):
+            if lib.transforms().get(lookup, {}).get("external_type") == "kvstore" and lookup != "onepassword_checkpoints":
+                read.add(lookup)
+    assert read == written
 
 
 @pytest.mark.parametrize("name", sorted(RULES))
@@ -111,7 +161,11 @@ def test_rule_is_a_throttled_alert_without_email(name):
     assert spec["alert.suppress"] == "1"
     fields = [f.strip() for f in spec["alert.suppress.fields"].split(",")]
     assert fields and all(f in _output_fields(spec["search"]) for f in fields), fields
-    assert _seconds(spec["alert.suppress.period"]) >= 3600
+    reach = lib.BASE_NOW - replay.relative_time(lib.BASE_NOW, spec["dispatch.earliest_time"])
+    assert _seconds(spec["alert.suppress.period"]) >= min(reach, DAY), (
+        "an incident judged again with late events stays suppressed while the rule can still see it")
+    entity_only = {"user", "src", "src_user", "input", "source", "sourcetype", "command", "object_type"}
+    assert set(fields) - entity_only, "%s: the throttle names the incident, not just the entity: %s" % (name, fields)
     assert spec.get("action.email", "0") == "0"
     for key in spec:
         assert not key.startswith("action.email.to"), "no e-mail recipient"
@@ -178,12 +232,11 @@ def test_rule_risk_objects_and_threat_objects(name):
 def test_rule_search_starts_with_the_addon_macros_and_ends_with_its_filter(name):
     search = RULES[name]["search"].strip()
     first = search.splitlines()[0]
+    assert "datamodel" not in search, "rules read the add-on's events: no CIM app needed, _indextime and uuid at hand"
     if first.startswith("| tstats"):
         assert "(`1password_index`)" in first, "tstats searches are scoped by the index macro"
-        if "datamodel=" in first:
-            assert "`onepassword_summariesonly`" in first
     else:
-        assert re.match(r"`(onepassword_(signin|itemusage|audit)_events|onepassword_input_logs)`", first), first
+        assert re.match(r"\(?`(onepassword_(signin|itemusage|audit)_events|onepassword_input_logs)`", first), first
     assert re.search(r"\|\s*`onepassword_[a-z0-9_]+_filter`$", search)
     assert search.count("_filter`") == 1
 
@@ -204,3 +257,13 @@ def test_report_follows_the_saved_search_rules(name):
     start = replay.relative_time(lib.BASE_NOW, spec["dispatch.earliest_time"])
     end = replay.relative_time(lib.BASE_NOW, spec["dispatch.latest_time"])
     assert end <= lib.BASE_NOW and end - start >= 80 * 86400, "a complete quarter or year"
+
+
+def test_no_search_of_the_addon_needs_the_cim_app():
+    """The add-on's minimum CIM version is "none" (docs/fields.md, "CIM version"): no saved
+    search and no dashboard reads a data model."""
+    for name, spec in lib.savedsearches().items():
+        assert not re.search(r"datamodel|from\s+datamodel|\|\s*tstats[^|]*\bnodename\b", spec["search"]), name
+    views = os.path.join(lib.DEFAULT, "data", "ui", "views")
+    for view in os.listdir(views):
+        assert "datamodel" not in open(os.path.join(views, view), encoding="utf-8").read(), view

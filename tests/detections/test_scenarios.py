@@ -14,6 +14,8 @@ import replay
 
 MANIFEST = lib.manifest()
 RULES = lib.rules()
+BASELINES = lib.baselines()
+SEED_EARLIEST = "-30d"  # tests/e2e/scenario_runner.py seeds baselines over the last 30 days
 VARIANTS = [(rule_id, spec["name"]) for rule_id, rule in MANIFEST["rules"].items() for spec in rule["variants"]]
 ITEM_SCHEMA = {"signin": "signin_attempt", "item": "item_usage", "audit": "audit_event", "log": "input_log"}
 
@@ -86,30 +88,36 @@ def test_fixtures_name_real_lookups_columns_and_macros(rule_id, variant):
     transforms = lib.transforms()
     macros = lib.macros()
     for lookup, rows in spec.get("lookups", {}).items():
-        header = lib.csv_header(transforms[lookup]["filename"])
+        header = lib.lookup_columns(lookup)
         for row in rows:
             assert list(row) == header, "%s %s: fixture row %s, lookup columns %s" % (rule_id, lookup, list(row), header)
-    search = RULES[MANIFEST["rules"][rule_id]["savedsearch"]]["search"]
-    used, todo = set(), [m for m, _ in lib.macro_refs(search)]
-    while todo:
-        name = todo.pop()
-        if name not in used:
-            used.add(name)
-            todo += [m for m, _ in lib.macro_refs(macros[name]["definition"])]
+    rule = MANIFEST["rules"][rule_id]
+    searches = [RULES[rule["savedsearch"]]["search"]] + [BASELINES[name]["search"] for name in rule.get("baselines", [])]
+    used = lib.used_macros(searches, macros)
     for macro in spec.get("macros", {}):
         assert macro in used, "%s/%s overrides %s, which the rule does not use" % (rule_id, variant, macro)
 
 
 @pytest.mark.parametrize("rule_id,variant", VARIANTS)
-def test_events_lie_inside_the_rule_range_for_any_now(rule_id, variant):
-    settings = RULES[MANIFEST["rules"][rule_id]["savedsearch"]]
+def test_events_lie_inside_the_rule_range_or_its_baselines_seeding_for_any_now(rule_id, variant):
+    """Every event is in the rule's own range, or older but within the 30 days the suite seeds
+    the rule's baselines from (events the rule itself can no longer see count only through
+    the baseline lookups)."""
+    rule = MANIFEST["rules"][rule_id]
+    settings = RULES[rule["savedsearch"]]
     for now in lib.NOWS:
         earliest = replay.relative_time(now, settings["dispatch.earliest_time"])
         latest = replay.relative_time(now, settings["dispatch.latest_time"])
+        oldest = replay.relative_time(now, SEED_EARLIEST) if rule.get("baselines") else earliest
         for event in replay.materialize(rule_id, variant, now=now).events:
-            assert earliest <= event["time"] < latest, "%s/%s at now=%d: event at %s outside [%s, %s)" % (
+            assert oldest <= event["time"] < latest, "%s/%s at now=%d: event at %s outside [%s, %s)" % (
                 rule_id, variant, now, replay.format_rfc3339(event["time"]),
-                replay.format_rfc3339(earliest), replay.format_rfc3339(latest))
+                replay.format_rfc3339(oldest), replay.format_rfc3339(latest))
+
+
+def test_baselines_named_by_scenarios_exist_and_every_baseline_is_exercised():
+    named = {name for rule in MANIFEST["rules"].values() for name in rule.get("baselines", [])}
+    assert named == set(BASELINES)
 
 
 @pytest.mark.parametrize("rule_id", sorted(MANIFEST["rules"]))

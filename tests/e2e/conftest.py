@@ -13,12 +13,13 @@ tests/e2e_helpers).
 """
 
 import json
+import os
 import time
 from dataclasses import dataclass
 
 import pytest
 
-from . import checks, scenario_runner, spl
+from . import checks, scenario_runner, spl, summary
 from .settings import (ADDON, SIMULATOR_CA_BUNDLE, SIMULATOR_ITEMS_FILE, SIMULATOR_TOKEN_FILE, SIMULATOR_URL,
                        Settings)
 from .splunk_client import SplunkClient, error_text, wait_for, wait_stable
@@ -53,6 +54,21 @@ def pytest_runtest_setup(item):
     reason = _unavailable_reason()
     if reason:
         pytest.skip(skip_line(reason))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Name, in the job summary, every test that skipped for want of the CIM app (nothing is
+    written where the stack did not run: then every test skipped for that one reason)."""
+    if _unavailable_reason():
+        return
+    stats = terminalreporter.stats
+    skipped = stats.get("skipped", [])
+    cim_skipped = summary.skipped_for(skipped, CIM_MISSING)
+    text = summary.markdown(cim_skipped, len(stats.get("passed", [])), len(stats.get("failed", [])) +
+                            len(stats.get("error", [])), len(skipped))
+    if cim_skipped:
+        terminalreporter.write_line("%d test(s) skipped for want of the CIM app (see the job summary)" % len(cim_skipped))
+    summary.append(os.environ.get("E2E_SUMMARY_FILE"), text)
 
 
 @pytest.fixture(scope="session")
@@ -220,13 +236,33 @@ def replay_into_splunk(splunk, stack, e2e_settings, plans, timeout=900):
                                        e2e_settings.splunk_service, plans, timeout=timeout)
 
 
+class Scenarios(dict):
+    """(rule id, variant) -> VariantPlan, and when the last replayed event was indexed."""
+    indexed_by = 0.0
+
+
 @pytest.fixture(scope="session")
-def scenarios(splunk, stack, e2e_settings, names):
-    """Every scenario variant replayed into its own index, all for one `now`."""
-    now = time.time()
-    plans = scenario_runner.plan_variants(names.prefix, now, run_id=e2e_settings.run)
-    replay_into_splunk(splunk, stack, e2e_settings, plans)
-    return {(plan.rule_id, plan.variant): plan for plan in plans}
+def scenarios(splunk, stack, e2e_settings, names, saved_searches):
+    """Every scenario variant replayed into its own index, each placed for its rule's "now"
+    (its new-event slice holds the replay). The stack's scheduled baselines are paused
+    meanwhile: the suite seeds and restores their lookups itself, variant by variant."""
+    start = time.time()
+    plans = scenario_runner.plan_variants(names.prefix, start, run_id=e2e_settings.run, per_rule_now=True,
+                                          saved_searches=saved_searches)
+    baselines = [name for name in saved_searches if name.endswith(" - Baseline")]
+    paused = []
+    try:
+        for name in baselines:
+            if splunk.saved_search(name).get("disabled") in (False, "0", 0):
+                splunk.update_saved_search(name, {"disabled": "1"})
+                paused.append(name)
+        result = Scenarios({(plan.rule_id, plan.variant): plan for plan in plans})
+        result.indexed_by = scenario_runner.replay_into_splunk(
+            splunk, stack, e2e_settings.hec_url, e2e_settings.hec_token, e2e_settings.splunk_service, plans)
+        yield result
+    finally:
+        for name in paused:
+            splunk.update_saved_search(name, {"disabled": "0"})
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,11 @@
 """Detection scenarios in a live Splunk, following docs/detections.md "Scenarios and replay":
 one index per variant, `1password_index` pointed at it, the variant's lookup rows and
-macros applied (and restored), the saved search dispatched with dispatch.now = the
-replay's now, then the verdict: "fire" = a result carrying every entity value, "silent" =
-no result carrying the attack's entity (and none at all when the variant's data lives
-only in its own index).
+macros applied (and restored), the rule's baselines seeded from the variant's events, the
+saved search dispatched with a dispatch.now that puts the replay's indexing inside the
+rule's new-event slice, then the verdict against the manifest's hand-written expectation:
+"fire" = exactly `rows` results, each carrying every entity value; "silent" = no result
+(none for this variant's inputs when the data is shared, as the inputs' logs are). A rule
+that fired is dispatched again one interval later: the same incident must not come back.
 
 The materialization is samples/scenarios/replay.py's; this module adds what the live run
 needs. Splunk is reached only through the client passed in (tests/e2e_helpers fakes it).
@@ -52,14 +54,19 @@ def attack_entities(manifest, rule_id):
             if spec["expect"] == "fire" and spec.get("entity")]
 
 
-def verdict(expect, rows, entity=None, attack=(), own_inputs=(), strict=True):
-    """(ok, explanation) of a rule's results for one variant."""
+def verdict(expect, rows, entity=None, attack=(), own_inputs=(), strict=True, expected_rows=None):
+    """(ok, explanation) of a rule's results for one variant: "fire" wants `expected_rows`
+    results (one per incident), every one carrying the entity."""
     if expect == "fire":
+        if own_inputs and not strict:
+            rows = [row for row in rows if set(map(str, _as_list(row.get("input")))) & set(own_inputs)]
         hits = [row for row in rows if row_has_entity(row, entity or {})]
-        if hits:
-            return True, "%d result(s), %d with the entity %s" % (len(rows), len(hits), entity)
-        return False, "expected a result with %s; got %d result(s): %s" % (
-            entity, len(rows), json.dumps(rows[:3], default=str)[:800])
+        wanted = len(hits) if expected_rows is None else expected_rows
+        if hits and len(hits) == len(rows) == wanted:
+            return True, "%d result(s), all with the entity %s" % (len(rows), entity)
+        return False, "expected %s result(s), each with %s; got %d result(s), %d with it: %s" % (
+            "some" if expected_rows is None else expected_rows, entity, len(rows), len(hits),
+            json.dumps(rows[:3], default=str)[:800])
     if expect != "silent":
         raise ValueError("unknown expectation %r" % expect)
     bad = [row for row in rows
@@ -77,14 +84,18 @@ def verdict(expect, rows, entity=None, attack=(), own_inputs=(), strict=True):
 class VariantPlan:
     """One scenario variant materialized for `now`, bound to its index."""
 
-    def __init__(self, rule_id, variant, expect, index, run, manifest):
+    def __init__(self, rule_id, variant, expect, index, run, manifest, interval=None):
         self.rule_id = rule_id
         self.variant = variant
         self.expect = expect
         self.index = index
         self.run = run
+        self.now = run.now
+        self.interval = interval          # the rule's new-event slice in seconds (None: it has none)
         self.saved_search = run.dispatch["saved_search"]
         self.entity = run.dispatch.get("entity") or {}
+        self.rows = run.spec.get("rows")
+        self.baselines = list(manifest["rules"][rule_id].get("baselines", []))
         self.attack = attack_entities(manifest, rule_id)
         self.hec_payloads = run.hec_events(index)
         self.log_files = run.log_files()
@@ -105,17 +116,52 @@ class VariantPlan:
         return values
 
 
-def plan_variants(prefix, now, run_id, selection=None, index_for=None, manifest=None):
-    """VariantPlans for every (or the selected) variant, all for the same `now`."""
+def plan_variants(prefix, now, run_id, selection=None, index_for=None, manifest=None, per_rule_now=False,
+                  saved_searches=None):
+    """VariantPlans for every (or the selected) variant. All for the same `now`, or with
+    per_rule_now, each for the now at which its rule's new-event slice holds the replay that
+    starts at `now` (replay.rule_now): the scheduled behaviour, dispatched."""
     manifest = manifest or replay.load_manifest()
+    saved = saved_searches if saved_searches is not None else (read_savedsearches() if per_rule_now else {})
     plans = []
     for rule_id, variant, expect in replay.variants(manifest):
         if selection is not None and (rule_id, variant) not in selection:
             continue
-        run = replay.materialize(rule_id, variant, now=now, run_id=run_id, manifest=manifest)
+        interval, variant_now = None, now
+        if per_rule_now:
+            rule = saved[manifest["rules"][rule_id]["savedsearch"]]
+            interval = replay.new_events_interval(rule["search"])
+            variant_now = replay.rule_now(rule["search"], rule["dispatch.latest_time"], now)
+        run = replay.materialize(rule_id, variant, now=variant_now, run_id=run_id, manifest=manifest)
         index = index_for(rule_id, variant) if index_for else variant_index(prefix, rule_id, variant)
-        plans.append(VariantPlan(rule_id, variant, expect, index, run, manifest))
+        plans.append(VariantPlan(rule_id, variant, expect, index, run, manifest, interval=interval))
     return plans
+
+
+def slice_end(plan, saved_searches):
+    """End of the rule's new-event slice for the plan's now (events indexed later are not new)."""
+    return replay.relative_time(plan.now, saved_searches[plan.saved_search]["dispatch.latest_time"])
+
+
+def baseline_lookup(search):
+    import re
+
+    match = re.search(r"\|\s*outputlookup\s+(\w+)", search)
+    if not match:
+        raise ValueError("a baseline search writes its lookup with outputlookup")
+    return match.group(1)
+
+
+def seed_baselines(client, plan, fixtures, saved_searches):
+    """The rule's baselines, emptied, then fed with the variant's events of the last 30 days,
+    as an administrator seeds them after installing (docs/detections.md, "Baselines"): run
+    inline, a baseline reads its whole range. The fixtures restore the lookups afterwards."""
+    for name in plan.baselines:
+        fixtures.clear_lookup(baseline_lookup(saved_searches[name]["search"]))
+        result = client.search('| savedsearch "%s"' % name, earliest=replay.BASELINE_SEED_EARLIEST, latest="now",
+                               now=plan.now)
+        if result.errors:
+            raise AssertionError("seeding %s failed: %s" % (name, result.errors))
 
 
 def merged_fixtures(plans):
@@ -155,7 +201,8 @@ def _counts(rows, key):
 def replay_into_splunk(client, stack, hec_url, hec_token, service, plans, timeout=900, interval=5.0):
     """Create the plans' indexes, send their events through HEC, append their input log
     lines where splunkd reads its own logs, and wait until all of it is searchable (log
-    files may already hold lines of an earlier replay: their counts are the baseline)."""
+    files may already hold lines of an earlier replay: their counts are the baseline).
+    Returns the (client's) time by which all of it was indexed."""
     from . import spl
     from .splunk_client import wait_for
 
@@ -170,7 +217,8 @@ def replay_into_splunk(client, stack, hec_url, hec_token, service, plans, timeou
     want = expected_counts(plans)
 
     def indexed():
-        got = _counts(client.search(spl.counts_by_index(want)).rows, "index")
+        # scenario times may lie up to an hour ahead of the clock (a rule's "now" is later)
+        got = _counts(client.search(spl.counts_by_index(want), latest="+1d").rows, "index")
         return all(got.get(index, 0) >= count for index, count in want.items()) and got
 
     wait_for(indexed, timeout, interval, "the replayed events to be searchable", client.sleep, client.clock)
@@ -180,6 +228,7 @@ def replay_into_splunk(client, stack, hec_url, hec_token, service, plans, timeou
             return all(got.get(path, 0) >= before.get(path, 0) + count for path, count in logs.items()) and got
 
         wait_for(logged, timeout, interval, "the replayed input log lines to be indexed", client.sleep, client.clock)
+    return client.clock()
 
 
 # -- rules that need the CIM app ----------------------------------------------------------------
@@ -227,7 +276,10 @@ def spl_quote(value):
 
 
 def write_lookup_spl(lookup, columns, rows):
-    """A search that replaces the lookup's content with `rows` (columns in that order)."""
+    """A search that replaces the lookup's content with `rows` (columns in that order); no
+    rows empties it (outputlookup's override_if_empty)."""
+    if not rows:
+        return "| makeresults | where 1=0 | outputlookup override_if_empty=true %s" % lookup
     data = json.dumps([{c: ("" if row.get(c) is None else str(row.get(c))) for c in columns} for row in rows],
                       separators=(",", ":"), ensure_ascii=False)
     return "| makeresults format=json data=%s | table %s | outputlookup %s" % (
@@ -258,15 +310,23 @@ class Fixtures:
         self._macros.append((name, previous))
 
     def add_lookup_rows(self, lookup, rows):
+        self._snapshot(lookup)
+        columns, original = self._lookups[lookup]
+        columns = lookup_columns(columns, rows)
+        self._lookups[lookup] = (columns, original)
+        self._write(lookup, columns, list(original) + [r for r in rows if r not in original])
+
+    def clear_lookup(self, lookup):
+        """Empty the lookup (a baseline's state) until restore()."""
+        self._snapshot(lookup)
+        self._write(lookup, self._lookups[lookup][0], [])
+
+    def _snapshot(self, lookup):
         if lookup not in self._lookups:
             current = self.client.search("| inputlookup %s" % lookup, app=self.app)
             if current.errors:
                 raise AssertionError("cannot read lookup %s: %s" % (lookup, current.errors))
             self._lookups[lookup] = (lookup_columns(current.fields, []), current.rows)
-        columns, original = self._lookups[lookup]
-        columns = lookup_columns(columns, rows)
-        self._lookups[lookup] = (columns, original)
-        self._write(lookup, columns, list(original) + [r for r in rows if r not in original])
 
     def _write(self, lookup, columns, rows):
         result = self.client.search(write_lookup_spl(lookup, columns, rows), app=self.app)
@@ -284,8 +344,7 @@ class Fixtures:
         errors = []
         for lookup, (columns, original) in self._lookups.items():
             try:
-                if original:
-                    self._write(lookup, columns, original)
+                self._write(lookup, columns, original)
             except Exception as exc:  # noqa: BLE001 - restore the rest anyway
                 errors.append("%s: %s" % (lookup, exc))
         for name, previous in reversed(self._macros):

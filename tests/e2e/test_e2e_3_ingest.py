@@ -37,3 +37,44 @@ def test_a_restart_mid_backlog_loses_nothing_and_duplicates_at_most_a_page(inges
     assert ingested.events_after_restart > 0
     assert report.lost() == {}, report.summary()
     assert report.too_many_duplicates(PAGE_SIZE) == {}, report.summary()
+
+
+# The Events API and 1Password's own app write one instant four ways (RFC 3339, fraction
+# optional, Z or an offset). Expected epochs worked out by hand: 2026-03-04T15:20:41Z =
+# 20516 days * 86400 s + 15:20:41 = 1772637641 (tests/knowledge/test_conf_files.py, FOUR_WAYS).
+FOUR_WAYS = [
+    ("2026-03-04T15:20:41Z", 1772637641.0),
+    ("2026-03-04T15:20:41.123Z", 1772637641.123),
+    ("2026-03-04T15:20:41.123456789Z", 1772637641.123456),
+    ("2026-03-05T00:20:41+09:00", 1772637641.0),
+]
+
+
+def test_props_parse_every_way_the_api_writes_a_time_without_the_inputs_time(splunk, e2e_settings, names):
+    """Events that arrive without the input's <time> (HEC raw here; file monitors and
+    1Password's own app alike): Splunk's own timestamp extraction, with the add-on's props,
+    gives each the hand-worked instant, to the microsecond where the text has one."""
+    from .splunk_client import wait_for
+
+    index = names.prefix + "time"
+    splunk.create_index(index)
+    expected = {}
+    for number, sourcetype in enumerate(SOURCETYPES.values()):
+        lines = []
+        for way, (text, epoch) in enumerate(FOUR_WAYS):
+            uuid = "TIMEWAY%d%02d" % (number, way)
+            expected[uuid] = epoch
+            lines.append('{"uuid":"%s","timestamp":"%s","category":"success","type":"credentials_ok"}' % (uuid, text))
+        splunk.hec_raw(e2e_settings.hec_url, e2e_settings.hec_token, "\n".join(lines) + "\n", index, sourcetype,
+                       "1password:" + names.account)
+    query = 'search index=%s | eval epoch=printf("%%.6f", _time) | table uuid sourcetype epoch' % index
+
+    def arrived():
+        rows = splunk.search(query, earliest="0").rows
+        return rows if len(rows) >= len(expected) else None
+
+    rows = wait_for(arrived, 300, 5, "the raw events with the four time formats")
+    got = {row["uuid"]: float(row["epoch"]) for row in rows}
+    assert set(got) == set(expected), sorted(set(expected) ^ set(got))
+    wrong = {uuid: (got[uuid], epoch) for uuid, epoch in expected.items() if abs(got[uuid] - epoch) > 1e-6}
+    assert wrong == {}, "uuid: (Splunk's _time, expected)"

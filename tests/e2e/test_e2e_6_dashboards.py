@@ -4,7 +4,9 @@ without error and, over the sample data, returns rows.
 The sample data: the simulator's backlog collected by the real input (and its logs), every
 "fire" scenario replayed into one index for one `now` (the searches run with that `now`,
 so relative ranges land where the scenarios put their events), the lookup rows and macros
-those scenarios need, an access-review record, and one alert fired by the scheduler."""
+those scenarios need, the detection baselines seeded from that data, an access-review
+record, and one alert fired by the scheduler. Run inline, a rule lists every incident of
+the panel's range (docs/detections.md)."""
 
 import time
 from dataclasses import dataclass, field
@@ -18,7 +20,6 @@ from .splunk_client import WaitTimeout, error_text, wait_for
 
 QUERIES = dashboard_runner.queries()
 ALERT_RULE = "1Password - Brute Force From One IP - Rule"
-ALERT_DEPENDENT = {("onepassword_high_risk", "ds_fired")}
 
 
 @dataclass
@@ -81,8 +82,7 @@ def _quote(name):
 def dashboard_data(splunk, stack, e2e_settings, names, ingested, cim):
     notes = {}
     _record_review(splunk, names, notes)
-    if cim:
-        _fire_an_alert(splunk, stack, e2e_settings, names, notes)
+    _fire_an_alert(splunk, stack, e2e_settings, names, notes)
     now = time.time()
     fire = {(rule_id, variant) for rule_id, variant, expect in scenario_runner.replay.variants() if expect == "fire"}
     plans = scenario_runner.plan_variants(names.prefix, now, run_id="d" + names.run, selection=fire,
@@ -91,8 +91,14 @@ def dashboard_data(splunk, stack, e2e_settings, names, ingested, cim):
     lookups, macros = scenario_runner.merged_fixtures(plans)
     macros[scenario_runner.INDEX_MACRO] = "(index=%s OR index=%s)" % (names.ingest_index, names.dash_index)
     fixtures = scenario_runner.Fixtures(splunk)
+    saved = scenario_runner.read_savedsearches()
     try:
         fixtures.apply(macros, lookups)
+        for name in sorted(n for n in saved if n.endswith(" - Baseline")):
+            fixtures.clear_lookup(scenario_runner.baseline_lookup(saved[name]["search"]))
+            seeded = splunk.search('| savedsearch "%s"' % name, earliest=scenario_runner.replay.BASELINE_SEED_EARLIEST,
+                                   latest="now", now=now)
+            assert seeded.errors == [], (name, seeded.errors)
         yield DashboardData(now=now, cim=cim, definitions=dashboard_runner.definitions(), notes=notes)
     finally:
         fixtures.restore()
@@ -117,7 +123,7 @@ def _entry(dashboard, ds_id):
 def test_dashboard_search_runs_and_returns_rows(splunk, dashboard_data, saved_searches, entry):
     key = (entry["dashboard"], entry["id"])
     spl = entry["spl"]
-    if not dashboard_data.cim and (scenario_runner.needs_cim(spl, saved_searches) or key in ALERT_DEPENDENT):
+    if not dashboard_data.cim and scenario_runner.needs_cim(spl, saved_searches):
         pytest.skip(CIM_MISSING)
     tokens = dashboard_runner.row_tokens(spl)
     if tokens:  # a drilldown: the clicked row comes from the visualization's primary data source

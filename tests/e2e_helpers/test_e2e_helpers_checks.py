@@ -114,7 +114,7 @@ def test_every_cim_sample_event_is_read():
         with open(os.path.join(ROOT, "samples", sample), encoding="utf-8") as handle:
             text = handle.read()
         assert count == len(re.findall(r"<models>\s*<model>", text)), sample
-    assert len(events) > 150 and len({e.id for e in events}) == len(events)
+    assert len(events) >= 50 and len({e.id for e in events}) == len(events)
     assert {m for e in events for m, _ in e.models} == {"Authentication", "Change", "Data_Access"}
     first = next(e for e in events if e.sample == "1password_signin_attempts.xml")
     assert first.source == "1password:pytest" and first.sourcetype == "1password:insights:signin_attempts"

@@ -63,6 +63,38 @@ def test_splunk_image_is_a_pinned_10x_tag(compose):
         "splunk/splunk:10.2.0"
 
 
+def test_every_image_is_pinned_to_a_release(compose):
+    """No moving tag: the Splunk image to a 10.x.y release, the simulator's to a Python patch
+    release and Debian suite (the runtime the package tests load under, 3.13.0)."""
+    simulator = interpolate(compose["services"]["simulator"]["image"], {})
+    assert re.fullmatch(r"python:3\.13\.0-slim-bookworm", simulator), simulator
+    for service in compose["services"].values():
+        image = interpolate(service["image"], {})
+        assert not image.endswith(":latest") and re.search(r":\S*\d+\.\d+\.\d+", image), image
+
+
+def test_the_image_never_logs_in_to_splunkbase(compose):
+    """run_e2e.sh fetches the CIM app itself: a failed login or download inside the image would
+    fail its provisioning and take the stack down."""
+    env = compose["services"]["splunk"]["environment"]
+    assert not [name for name in env if name.startswith("SPLUNKBASE")]
+
+
+def test_a_simulator_image_without_openssl_stops_with_one_clear_line(compose, tmp_path):
+    stubs = tmp_path / "bin"
+    stubs.mkdir()
+    for tool in ("sh", "rm"):
+        os.symlink(shutil.which(tool), stubs / tool)
+    (stubs / "apt-get").write_text("#!/bin/sh\nexit 100\n")
+    (stubs / "apt-get").chmod(0o755)
+    argv = _simulator_argv(compose, {})
+    result = subprocess.run([shutil.which("sh")] + argv[1:], env={"PATH": str(stubs)}, capture_output=True,
+                            text=True, timeout=30)
+    assert result.returncode == 1
+    assert "--tls needs the openssl command and it could not be installed" in result.stderr
+    assert "use a SIMULATOR_IMAGE that has openssl" in result.stderr
+
+
 def test_splunk_10_acceptances_and_credentials(compose, compose_text):
     env = compose["services"]["splunk"]["environment"]
     assert "--accept-license" in env["SPLUNK_START_ARGS"].split()

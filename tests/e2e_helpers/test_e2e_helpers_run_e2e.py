@@ -29,6 +29,23 @@ fi
 exit 0
 """
 
+CURL = r"""#!/bin/sh
+echo "curl $*" >> "$STUB_LOG"
+case "$*" in
+  *account:login*) [ -n "${STUB_TOKEN:-}" ] || exit 22
+                   echo "<feed><id>$STUB_TOKEN</id></feed>" ;;
+  *download*)
+    out=""; prev=""
+    for arg in "$@"; do [ "$prev" = "-o" ] && out="$arg"; prev="$arg"; done
+    case "${STUB_DOWNLOAD:-gzip}" in
+      gzip) printf '\037\213cim' > "$out" ;;
+      html) printf '<html>login</html>' > "$out" ;;
+      fail) exit 22 ;;
+    esac ;;
+esac
+exit 0
+"""
+
 PYTHON = r"""#!/bin/sh
 if [ "$1" = "-c" ]; then exec python3 "$@"; fi
 echo "python $*" >> "$STUB_LOG"
@@ -52,6 +69,7 @@ def run(tmp_path):
     bin_dir.mkdir()
     venv_bin.mkdir(parents=True)
     _executable(bin_dir / "docker", DOCKER)
+    _executable(bin_dir / "curl", CURL)
     _executable(venv_bin / "python", PYTHON)
     package = tmp_path / "TA-1password-events-9.9.9.tar.gz"
     package.write_bytes(b"not really a package")
@@ -60,9 +78,10 @@ def run(tmp_path):
     def go(*args, **env):
         full = dict(os.environ, PATH="%s:%s" % (bin_dir, os.environ["PATH"]), VENV=str(tmp_path / "venv"),
                     STUB_LOG=str(log), E2E_SKIP_BUILD="1", E2E_PACKAGE=str(package),
-                    E2E_STAGE_DIR=str(tmp_path / "stage"))
+                    E2E_STAGE_DIR=str(tmp_path / "stage"), E2E_SUMMARY_FILE=str(tmp_path / "summary.md"))
         for name in ("CIM_APP_PACKAGE", "SPLUNKBASE_USERNAME", "SPLUNKBASE_PASSWORD", "E2E_KEEP", "SPLUNK_PASSWORD",
-                     "SPLUNK_HEC_TOKEN", "SPLUNK_MGMT_PORT", "SPLUNK_HEC_PORT", "SPLUNK_WEB_PORT"):
+                     "SPLUNK_HEC_TOKEN", "SPLUNK_MGMT_PORT", "SPLUNK_HEC_PORT", "SPLUNK_WEB_PORT", "GITHUB_STEP_SUMMARY",
+                     "CIM_VERSION", "E2E_START_TIMEOUT"):
             full.pop(name, None)
         full.update(env)
         result = subprocess.run(["bash", SCRIPT] + list(args), env=full, capture_output=True, text=True, timeout=60)
@@ -72,6 +91,7 @@ def run(tmp_path):
 
     go.stage = tmp_path / "stage"
     go.tmp = tmp_path
+    go.summary = tmp_path / "summary.md"
     return go
 
 
@@ -86,7 +106,7 @@ def test_a_green_run(run):
     result, calls = run("-k", "install")
     assert result.returncode == 0, result.stderr
     compose = "docker compose -f docker-compose.yml -p ta-1password-events-e2e"
-    up = _index(calls, "^%s up -d --wait --wait-timeout 1200$" % compose)
+    up = _index(calls, "^%s up -d --wait --wait-timeout 900$" % compose)
     e2e = _index(calls, r"^python -m pytest tests/e2e -ra -k install$")
     psa = _index(calls, r"tests/knowledge/test_addon.py")
     down = _index(calls, "^%s down -v --remove-orphans$" % compose)
@@ -96,6 +116,9 @@ def test_a_green_run(run):
     assert "staged: TA-1password-events.tgz " in calls
     assert (run.stage / "apps" / "TA-1password-events.tgz").read_bytes() == b"not really a package"
     assert "no CIM app" in result.stderr
+    summary = run.summary.read_text()
+    assert "CIM app: not installed" in summary and "no CIM app given" in summary
+    assert "-m not splunk_searchtime_fields_savedsearches and not splunk_searchtime_cim " in calls[psa]
 
 
 def test_the_knowledge_run_is_pytest_splunk_addon_external_with_the_documented_deselections(run):
@@ -133,15 +156,43 @@ def test_keep_leaves_the_stack_up(run):
     assert "stack left running" in result.stdout
 
 
-def test_the_cim_app_from_a_file_or_splunkbase(run):
-    cim = run.tmp / "splunk-common-information-model-cim_620.tgz"
+def test_the_cim_app_from_a_file(run):
+    cim = run.tmp / "splunk-common-information-model-cim_640.tgz"
     cim.write_bytes(b"cim")
     _, calls = run(CIM_APP_PACKAGE=str(cim))
     assert "SPLUNK_APPS_URL=/tmp/e2e-apps/TA-1password-events.tgz,/tmp/e2e-apps/Splunk_SA_CIM.tgz" in calls
     assert "staged: Splunk_SA_CIM.tgz TA-1password-events.tgz " in calls
-    _, calls = run(SPLUNKBASE_USERNAME="u", SPLUNKBASE_PASSWORD="p")
-    assert ("SPLUNK_APPS_URL=/tmp/e2e-apps/TA-1password-events.tgz,"
-            "https://splunkbase.splunk.com/app/1621/release/6.2.0/download") in calls
+    assert "- CIM app: installed" in run.summary.read_text()
+    psa = calls[_index(calls, r"tests/knowledge/test_addon.py")]
+    assert "splunk_searchtime_cim" not in psa
+
+
+def test_the_cim_app_from_splunkbase_is_fetched_before_the_stack_starts(run):
+    result, calls = run(SPLUNKBASE_USERNAME="u", SPLUNKBASE_PASSWORD="p", STUB_TOKEN="tok123")
+    assert result.returncode == 0, result.stderr
+    login = _index(calls, r"^curl .*https://splunkbase.splunk.com/api/account:login/")
+    download = _index(calls, r"^curl .*-H X-Auth-Token: tok123 .*https://splunkbase.splunk.com/app/1621/release/6.4.0/download/")
+    assert login < download < _index(calls, " up -d ")
+    # the image never talks to Splunkbase itself: it installs the staged file
+    assert "SPLUNK_APPS_URL=/tmp/e2e-apps/TA-1password-events.tgz,/tmp/e2e-apps/Splunk_SA_CIM.tgz" in calls
+    assert "- CIM app: installed" in run.summary.read_text()
+
+
+@pytest.mark.parametrize("env, reason", [
+    ({"STUB_TOKEN": ""}, "the Splunkbase login failed"),
+    ({"STUB_TOKEN": "tok", "STUB_DOWNLOAD": "fail"}, "the download of CIM 6.4.0 from Splunkbase failed"),
+    ({"STUB_TOKEN": "tok", "STUB_DOWNLOAD": "html"}, "Splunkbase did not return a CIM package"),
+])
+def test_a_splunkbase_failure_skips_only_the_cim_tests_and_says_so(run, env, reason):
+    result, calls = run(SPLUNKBASE_USERNAME="u", SPLUNKBASE_PASSWORD="p", **env)
+    assert result.returncode == 0, result.stderr
+    assert "SPLUNK_APPS_URL=/tmp/e2e-apps/TA-1password-events.tgz" in calls, "the stack starts without the CIM app"
+    assert not (run.stage / "apps" / "Splunk_SA_CIM.tgz").exists()
+    assert _index(calls, r"^python -m pytest tests/e2e ")
+    assert "not splunk_searchtime_cim" in calls[_index(calls, r"tests/knowledge/test_addon.py")]
+    assert reason in result.stderr
+    summary = run.summary.read_text()
+    assert "CIM app: not installed" in summary and reason in summary
 
 
 def test_no_engine_no_run(run):
@@ -149,6 +200,41 @@ def test_no_engine_no_run(run):
     assert result.returncode == 2
     assert "no Docker engine reachable" in result.stderr
     assert calls == ["docker info"]
+
+
+def _defaults(text):
+    return {name: value for name, value in re.findall(r'\$\{([A-Z0-9_]+):-([^}]*)\}', text)}
+
+
+def test_every_setting_the_script_reads_is_in_its_usage_block():
+    text = open(SCRIPT, encoding="utf-8").read()
+    usage = "\n".join(line for line in text.splitlines() if line.startswith("#"))
+    read = set(re.findall(r"\$\{([A-Z][A-Z0-9_]+)(?::-[^}]*)?\}", text)) - {"VENV", "GITHUB_STEP_SUMMARY"}
+    read -= {"ADDON", "STAGE", "PACKAGE", "VERSION", "APPS", "CIM_NOTE", "MARKS", "COMPOSE", "BUILD_TIMEOUT",
+             "CIM_TIMEOUT", "START_TIMEOUT", "SUITE_TIMEOUT", "PSA_TIMEOUT", "TEARDOWN_TIMEOUT", "E2E_APPS_DIR"}
+    missing = {name for name in read if not re.search(r"\b%s\b" % name, usage)}
+    assert missing == set(), missing
+    assert "E2E_START_TIMEOUT" in usage
+
+
+def test_the_worst_case_fits_the_workflow_time_limit():
+    """Every step is bounded (timeout, --wait-timeout); their defaults plus 5 minutes for
+    checkout and setup stay within the e2e job's timeout-minutes in ci.yml."""
+    import yaml
+
+    text = open(SCRIPT, encoding="utf-8").read()
+    defaults = _defaults(text)
+    steps = ("E2E_BUILD_TIMEOUT", "E2E_CIM_TIMEOUT", "E2E_START_TIMEOUT", "E2E_SUITE_TIMEOUT", "E2E_PSA_TIMEOUT",
+             "E2E_TEARDOWN_TIMEOUT")
+    total = sum(int(defaults[name]) for name in steps) + 60 * 2  # timeout --kill-after of the two suites
+    workflow = yaml.safe_load(open(os.path.join(ROOT, ".github", "workflows", "ci.yml"), encoding="utf-8"))
+    limit = workflow["jobs"]["e2e"]["timeout-minutes"] * 60
+    assert total + 300 <= limit, (total, limit)
+    assert re.search(r'timeout "\$BUILD_TIMEOUT" \./ucc_build\.sh', text)
+    assert re.search(r'up -d --wait --wait-timeout "\$START_TIMEOUT"', text)
+    assert re.search(r'timeout --signal=INT --kill-after=60 "\$SUITE_TIMEOUT" "\$VENV/bin/python" -m pytest tests/e2e', text)
+    assert re.search(r'timeout --signal=INT --kill-after=60 "\$PSA_TIMEOUT"', text)
+    assert text.count('timeout "$TEARDOWN_TIMEOUT"') == 3
 
 
 def test_usage_block_and_defaults_match_the_compose_file():
@@ -160,3 +246,24 @@ def test_usage_block_and_defaults_match_the_compose_file():
     for name in ("SPLUNK_PASSWORD", "SPLUNK_HEC_TOKEN", "SPLUNK_MGMT_PORT", "SPLUNK_HEC_PORT", "SPLUNK_WEB_PORT"):
         assert re.search(r'%s="\$\{%s:-%s\}"' % (name, name, re.escape(settings.DEFAULTS[name])), text), name
     assert subprocess.run(["bash", "-n", SCRIPT]).returncode == 0
+
+
+def test_the_error_lines_the_scenarios_inject_are_the_ones_pytest_splunk_addon_ignores(run):
+    """The collector-health scenarios write log_level=ERROR lines on purpose; the knowledge run's
+    internal-errors test is told to ignore exactly those (a phrase no real input line has)."""
+    import sys
+
+    sys.path.insert(0, os.path.join(ROOT, "samples", "scenarios"))
+    import replay
+
+    phrases = [line.strip() for line in open(os.path.join(ROOT, "tests", "e2e", "psa_ignore_errors.txt"),
+                                              encoding="utf-8") if line.strip()]
+    injected = [line for rule_id, variant, _ in replay.variants()
+                for text in replay.materialize(rule_id, variant, now=1767225600).log_files().values()
+                for line in text.splitlines() if "log_level=ERROR" in line]
+    assert phrases and injected
+    assert all(any(phrase in line for phrase in phrases) for line in injected)
+    helper = open(os.path.join(ROOT, "package", "bin", "onepassword_events_helper.py"), encoding="utf-8").read()
+    assert not any(phrase in helper for phrase in phrases), "a real input line could carry the phrase"
+    _, calls = run()
+    assert "--ignore-addon-errors=tests/e2e/psa_ignore_errors.txt" in calls[_index(calls, "tests/knowledge/test_addon.py")]

@@ -222,7 +222,7 @@ def test_the_built_defaults_mean_no_proxy_and_info_until_the_admin_saves_setting
         assert edge.read_log_level(fake.session_key, _logger()) == "WARNING"
         # collections.conf defined the checkpoint collection: nothing to create
         edge.checkpoint_store(fake.session_key)
-        assert fake.kv_collections() == {CHECKPOINT_COLLECTION: {"state": "string"}}
+        assert fake.kv_collections()[CHECKPOINT_COLLECTION] == {"state": "string"}
         assert not [r for r in fake.requests if r.method == "POST"]
         fake.stop(remove_home=True)
 

@@ -1,9 +1,9 @@
 """The add-on's search-time mapping applied outside Splunk: the real props.conf (FIELDALIAS,
 EVAL through spl_eval.py, LOOKUP), transforms.conf and lookup files, eventtypes.conf and
 tags.conf of the package, so that:
-  * the XML requirement samples in samples/ state the field values Splunk must produce
-    (build_samples.py writes them; the dockerized pytest-splunk-addon run checks them
-    against a real Splunk, which also checks this emulation), and
+  * it can be checked against the hand-written values of the XML requirement samples in
+    samples/ (test_samples.py; the dockerized pytest-splunk-addon run checks a real Splunk
+    against the same values), and
   * the static tests can show what an analyst gets for a given event (for example that
     firewall_reported_success is a success, or that an audit event's user is the target).
 """

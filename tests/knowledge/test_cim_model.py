@@ -19,7 +19,6 @@ EXPECTED_DATASETS = {
     "onepassword_signin_privileged": ("Authentication", "Privileged_Authentication"),
     "onepassword_item_usage": ("Data_Access", "Data_Access"),
     "onepassword_audit_account": ("Change", "Account_Management"),
-    "onepassword_audit_policy": ("Change", "Auditing_Changes"),
     "onepassword_audit_change": ("Change", "All_Changes"),
 }
 

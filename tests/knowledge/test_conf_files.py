@@ -65,9 +65,14 @@ def test_default_meta_exports_search_time_knowledge_and_matches_ucc_default():
     from splunk_add_on_ucc_framework.meta_conf import DEFAULT as UCC_DEFAULT
 
     meta = _read_meta(open(os.path.join(PACKAGE, "metadata", "default.meta"), encoding="utf-8").read())
-    # The app-level stanza keeps what ucc-gen writes when there is no file, so the UI,
-    # the inputs and the REST handlers keep their permissions.
-    assert meta[""] == _read_meta(UCC_DEFAULT)[""]
+    # The app-level stanza keeps ucc-gen's permissions for the UI, the inputs and the REST
+    # handlers, without its owner: Splunk Cloud has no "admin" user, and a scheduled search
+    # whose owner does not exist is orphaned and never runs. No stanza names an owner, so
+    # every object (the scheduled searches above all) belongs to "nobody".
+    ucc = dict(_read_meta(UCC_DEFAULT)[""])
+    ucc.pop("owner", None)
+    assert meta[""] == ucc
+    assert all("owner" not in settings for settings in meta.values())
     for kind in ("props", "transforms", "lookups", "eventtypes", "tags", "macros"):
         assert meta.get(kind, meta[""]).get("export") == "system", kind
         assert "access" not in meta.get(kind, {}), "%s: keep the app-level access" % kind
@@ -136,14 +141,49 @@ def test_every_sourcetype_keeps_its_index_time_settings():
         assert "INDEXED_EXTRACTIONS" not in settings
         assert 0 < int(settings["TRUNCATE"]) <= 1000000
         assert "timestamp" in settings["TIME_PREFIX"]
-        assert "%9N" in settings["TIME_FORMAT"] and "%:z" in settings["TIME_FORMAT"]
+
+
+# One instant written the four ways the Events API and 1Password's own app write it
+# (RFC 3339: fraction optional, Z or an offset). Expected epochs worked out by hand:
+# 2026-03-04T15:20:41Z = 20516 days * 86400 + 15:20:41 = 1772637641.
+FOUR_WAYS = [
+    ('"timestamp":"2026-03-04T15:20:41Z"', 1772637641.0),
+    ('"timestamp":"2026-03-04T15:20:41.123Z"', 1772637641.123),
+    ('"timestamp": "2026-03-04T15:20:41.123456789Z"', 1772637641.123456),
+    ('"timestamp":"2026-03-05T00:20:41+09:00"', 1772637641.0),
+]
+
+
+@pytest.mark.parametrize("sourcetype", SOURCETYPES)
+@pytest.mark.parametrize("text,epoch", FOUR_WAYS)
+def test_every_way_the_api_writes_a_time_reaches_the_timestamp_recogniser_whole(sourcetype, text, epoch):
+    """Splunk's strptime has no optional parts: a TIME_FORMAT with a fraction (%S.%9N) rejects
+    "...:41Z" and the event takes another event's time (props.conf.spec, TIME_FORMAT), so
+    there must be none. Without it the text after TIME_PREFIX, up to MAX_TIMESTAMP_LOOKAHEAD
+    characters, goes to the recogniser of datetime.xml (date, "T", time, optional fraction,
+    zone Z or +hh:mm). Here: the prefix is found where Splunk's regex finds it, the window
+    holds the whole time with its zone, and that text is the hand-worked instant
+    (tests/e2e/test_e2e_3_ingest.py checks Splunk's own _time for the same four)."""
+    from datetime import datetime
+
+    settings = read_conf(os.path.join(DEFAULT, "props.conf"))[sourcetype]
+    assert "TIME_FORMAT" not in settings and "DATETIME_CONFIG" not in settings
+    assert settings["TZ"] == "UTC", "a time without a zone is the API's UTC, not the indexer's zone"
+    raw = '{"uuid":"X",%s,"category":"success"}' % text
+    match = re.search(settings["TIME_PREFIX"], raw)
+    assert match
+    window = raw[match.end():match.end() + int(settings["MAX_TIMESTAMP_LOOKAHEAD"])]
+    stamp = re.match(r'[^"]+', window).group(0)
+    assert raw[match.end():].startswith(stamp + '"'), "the lookahead cuts the time: %r" % window
+    parsed = datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    assert abs(parsed - epoch) < 1e-6
 
 
 def test_macros_are_defined_and_resolve_to_the_sourcetype():
     macros = read_conf(os.path.join(DEFAULT, "macros.conf"))
     for name in ("1password_index", "1password_signin_attempts_index", "1password_item_usages_index",
                  "1password_audit_events_index", "onepassword_signin_events", "onepassword_itemusage_events",
-                 "onepassword_audit_events", "onepassword_events", "onepassword_summariesonly"):
+                 "onepassword_audit_events", "onepassword_events"):
         assert name in macros, name
         assert macros[name].get("description"), name
 

@@ -15,10 +15,14 @@ ENUMS = json.load(open(os.path.join(HERE, "api_enums.json"), encoding="utf-8"))
 
 AUTH_ACTIONS = {"success", "failure", "pending", "error"}
 CHANGE_ACTIONS = {"acl_modified", "cleared", "created", "deleted", "modified", "read", "stopped", "updated"}
-DATA_ACCESS_ACTIONS = {"read", "copied", "exported", "shared", "created", "modified", "deleted", "unknown"}
+# CIM Data Access prescribed action values (CIM 6.x manual, Data Access; "exported" and
+# "unknown" are not among them).
+DATA_ACCESS_ACTIONS = {"commented", "copied", "created", "deleted", "disabled", "downloaded", "enabled", "granted",
+                       "forwarded", "modified", "read", "revoked", "shared", "stopped", "uncommented", "unlocked",
+                       "unshared", "updated", "uploaded"}
 AUTH_METHODS = {"password", "mfa", "mfa:totp", "mfa:security_key", "mfa:duo", "verification_code", "sso",
                 "platform_secret", "unknown", ""}
-DATASETS = {"account", "audit", "change"}
+DATASETS = {"account", "change"}
 # All_Changes excludes these object categories (its search constraint)
 EXCLUDED_CATEGORIES = {"file", "directory", "registry"}
 FUTURE = "zz_value_newer_than_the_addon"
@@ -136,8 +140,13 @@ def test_vault_grants_and_policy_changes_map_as_analysts_expect():
     assert actions.match("signature_id", "create:user")["action"] == "created"
     assert actions.match("signature_id", "delete:user")["action"] == "deleted"
     dataset = {t: objects.match("object_type", t)["change_dataset"] for t in ENUMS["audit_object_type"]}
-    assert {t for t, d in dataset.items() if d == "account"} == {"user", "invite", "gm", "miguser", "cred"}
-    assert {t for t, d in dataset.items() if d == "audit"} == {"account", "sso"}
+    # An account is the user: its memberships and credentials modify it; an invitation is not one.
+    assert {t for t, d in dataset.items() if d == "account"} == {"user", "gm", "miguser", "cred"}
+    # A passkey added or removed never reads as an account created or deleted (ES and ESCU
+    # account-lifecycle content reads Account_Management's created/deleted).
+    # Nor does a group membership: both modify the user's account.
+    for code in [a + ":" + t for a in ("create", "delete", "activate", "purge") for t in ("cred", "gm")]:
+        assert actions.match("signature_id", code)["action"] == "modified", code
 
 
 @pytest.mark.parametrize("stanza, column, valid_field, valid", [

@@ -74,7 +74,7 @@ def test_item_usage_maps_to_data_access():
 
 def test_item_usage_without_action_still_maps():
     fields = MAPPING.fields(ITEM, peer("elastic_itemusages.json", 1))
-    assert fields["signature_id"] == "other" and fields["action"] == "unknown"
+    assert fields["signature_id"] == "other" and fields["action"] == "read", "a use of the item, kind not recorded"
 
 
 def test_audit_user_is_the_target_and_src_user_the_actor():
@@ -99,11 +99,21 @@ def test_audit_actor_is_the_user_when_no_other_user_is_named():
     assert MAPPING.model(AUDIT, fields) == "Change"
 
 
-def test_audit_policy_changes_land_in_auditing_changes():
+def test_account_policy_changes_are_changes_not_audit_configuration():
+    """CIM's Auditing_Changes is for changes to audit and logging settings: a firewall rule
+    change of the account is a change of its security policy (All_Changes)."""
     event = dict(peer("cortexxsiam_auditevents.json", 1), action="updatfw")  # on object_type account
     fields = MAPPING.fields(AUDIT, event)
     assert fields["signature"] == "Changed the account's firewall rules"
-    assert MAPPING.model(AUDIT, fields) == "Change:Auditing_Changes"
+    assert MAPPING.model(AUDIT, fields) == "Change"
+
+
+def test_passkeys_and_invitations_are_not_account_creations():
+    base = peer("cortexxsiam_auditevents.json", 1)
+    passkey = MAPPING.fields(AUDIT, dict(base, action="create", object_type="cred"))
+    assert passkey["action"] == "modified" and MAPPING.model(AUDIT, passkey) == "Change:Account_Management"
+    invite = MAPPING.fields(AUDIT, dict(base, action="create", object_type="invite"))
+    assert invite["action"] == "created" and MAPPING.model(AUDIT, invite) == "Change"
 
 
 def test_empty_strings_of_1password_app_count_as_missing():
