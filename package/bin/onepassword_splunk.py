@@ -56,15 +56,22 @@ def checkpoint_store(session_key):
     return KVStoreCheckpointStore(CHECKPOINT_COLLECTION, session_key, ADDON_NAME)
 
 
-def caller_identity(session_key):
-    """(user name, set of capabilities) of the session's user, as splunkd sees them."""
+def caller_identity(session_key, splunkd_uri=None):
+    """(user name, set of capabilities) of the session's user, as splunkd sees them.
+
+    splunkd_uri: where splunkd listens, when the caller knows it (a persistent REST
+    handler is told in its request; it has no ambient session to look it up with).
+    """
     import json
     import urllib.parse
 
     from solnlib.splunk_rest_client import SplunkRestClient
-    from splunktaucclib.rest_handler.admin_external import get_splunkd_endpoint
 
-    uri = urllib.parse.urlparse(get_splunkd_endpoint())
+    if splunkd_uri is None:
+        from splunktaucclib.rest_handler.admin_external import get_splunkd_endpoint
+
+        splunkd_uri = get_splunkd_endpoint()
+    uri = urllib.parse.urlparse(splunkd_uri)
     client = SplunkRestClient(session_key, ADDON_NAME, scheme=uri.scheme, host=uri.hostname, port=uri.port)
     body = client.get("/services/authentication/current-context", output_mode="json").body.read()
     content = json.loads(body)["entry"][0]["content"]

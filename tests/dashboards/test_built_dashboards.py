@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import dashboard_queries as dq
-import onepassword_review_handler as review
+import onepassword_review_endpoint as review
 
 pytestmark = pytest.mark.package
 
@@ -40,8 +40,12 @@ def test_the_review_endpoint_is_generated_with_our_guarded_handler(built_addon):
     assert "from onepassword_review_handler import ReviewRecordHandler" in generated
     assert "handler=ReviewRecordHandler" in generated
     assert re.search(r"SingleModel\(\s*'ta_1password_events_review'", generated)
-    shipped = open(os.path.join(built_addon, "bin", "onepassword_review_handler.py"), encoding="utf-8").read()
+    shipped = open(os.path.join(built_addon, "bin", "onepassword_review_endpoint.py"), encoding="utf-8").read()
     assert f'CAPABILITY = "{review.CAPABILITY}"' in shipped and "if CAPABILITY not in capabilities" in shipped
+    # the endpoint every change goes through (appended to the generated restmap.conf by additional_packaging.py)
+    endpoint = restmap["script:ta_1password_events_review_records"]
+    assert endpoint["passSystemAuth"] == "true" and endpoint["scripttype"] == "persist"
+    assert os.path.exists(os.path.join(built_addon, "bin", endpoint["script"]))
     web = dq.read_conf(os.path.join(built_addon, "default", "web.conf"))
     assert "expose:ta_1password_events_review_specified" in web
 
@@ -51,8 +55,8 @@ def test_the_built_addon_declares_the_capability_role_and_record_permissions(bui
     assert "capability::" + review.CAPABILITY in authorize
     assert authorize["role_" + review.REVIEWER_ROLE][review.CAPABILITY] == "enabled"
     meta = open(os.path.join(built_addon, "metadata", "default.meta"), encoding="utf-8").read()
-    assert re.search(r"^\[ta_1password_events_review\]\naccess = read : \[ \* \], write : \[[^\]]*onepassword_reviewer",
-                     meta, flags=re.M)
+    access = re.search(r"^\[ta_1password_events_review\]\naccess = (.*)$", meta, flags=re.M).group(1)
+    assert access == "read : [ * ], write : [ admin, sc_admin ]"  # reviewers write through the endpoint only
     app = dq.read_conf(os.path.join(built_addon, "default", "app.conf"))
     assert app["triggers"]["reload.ta_1password_events_review"] == "simple"
     assert os.path.exists(os.path.join(built_addon, "README", "ta_1password_events_review.conf.spec"))

@@ -1,99 +1,116 @@
 """Access-review records: who may record them, what the server stamps, and the change history.
 
-splunkd is faked: the generated UCC handler's conf writes (AdminExternalHandler's
-handleCreate/Edit/Remove), its RestHandler.get, and the caller's identity.
-The change log is the real solnlib logger writing under $SPLUNK_HOME (tests/conftest.py).
+splunkd is faked (tests/splunkd_fake) with the built add-on installed: its restmap.conf
+routes /services/ta_1password_events/review_records to bin/onepassword_review_endpoint.py,
+run in a child process as splunkd's persistent-handler server runs it (with the caller's
+session and, per passSystemAuth, a system session), and its default.meta decides who may
+write configs/conf-ta_1password_events_review. Users and their roles are the fake's; their
+capabilities come from the add-on's authorize.conf. The Access reviews tab's handler is the
+class the generated ta_1password_events_rh_review.py hands to splunkd, built from the XML
+splunkd sends an EAI handler. The change log is the real solnlib logger of the endpoint,
+under the fake splunkd's $SPLUNK_HOME.
 """
 
 import configparser
 import json
 import os
 import re
+import runpy
+import shutil
+import subprocess
+import sys
 
 import pytest
-from splunktaucclib.rest_handler.admin_external import AdminExternalHandler
+import requests
+from splunk import admin
 from splunktaucclib.rest_handler.error import RestError
 
-import onepassword_review_handler as review
+import onepassword_review_endpoint as review
+import onepassword_review_handler as tab
+import onepassword_splunk
+from splunkd_fake import FakeSplunkd
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PACKAGE = os.path.join(ROOT, "package")
-LOG = os.path.join(os.environ["SPLUNK_HOME"], "var", "log", "splunk", review.CHANGE_LOG + ".log")
+ADDON = "TA-1password-events"
+RECORDS = "/services/ta_1password_events/review_records"
+CONF = "/servicesNS/nobody/%s/configs/conf-ta_1password_events_review" % ADDON
+SYSTEM_USER = "splunk-system-user"
 
 RECORD = {"quarter": "2026-Q1", "reviewer": "Grace Hopper", "review_date": "2026-04-07",
           "scope": "All vaults; Owners and Administrators", "outcome": "exceptions_remediated",
           "findings": "Two stale grants revoked (TICKET-42)."}
 
 
-class FakeEntity:
-    def __init__(self, content):
-        self.content = content
+@pytest.fixture(scope="module")
+def splunkd(built_addon):
+    with FakeSplunkd() as fake:
+        fake.install_app(built_addon)
+        fake.users = {
+            "alice": fake.add_user("alice", roles=["onepassword_reviewer"]),
+            "bob": fake.add_user("bob", roles=["onepassword_reviewer"]),
+            "carol": fake.add_user("carol", roles=["admin"]),  # admin holds the capability (authorize.conf)
+            "eve": fake.add_user("eve", roles=["user"], capabilities=["search", "admin_all_objects"]),
+        }
+        with fake.activate(), pytest.MonkeyPatch.context() as patch:
+            patch.setenv("SPLUNKD_URI", fake.url)  # where splunktaucclib looks for splunkd first
+            yield fake
 
 
-class FakeStore:
-    """The conf file behind the UCC REST handler, as AdminExternalHandler would change it."""
-
-    def __init__(self):
-        self.stanzas = {}
-
-    def get(self, name):
-        if name not in self.stanzas:
-            raise RestError(404, f'"{name}" does not exist')
-        yield FakeEntity(dict(self.stanzas[name]))
-
-
-@pytest.fixture
-def store(monkeypatch):
-    store = FakeStore()
-
-    def create(self, conf):
-        assert self.callerArgs.id not in store.stanzas
-        store.stanzas[self.callerArgs.id] = dict(self.payload)
-
-    def edit(self, conf):
-        store.stanzas[self.callerArgs.id].update(self.payload)
-
-    def remove(self, conf):
-        del store.stanzas[self.callerArgs.id]
-
-    monkeypatch.setattr(AdminExternalHandler, "handleCreate", create)
-    monkeypatch.setattr(AdminExternalHandler, "handleEdit", edit)
-    monkeypatch.setattr(AdminExternalHandler, "handleRemove", remove)
-    return store
+@pytest.fixture(autouse=True)
+def empty_records(request):
+    """Every test starts without records and with an empty request log."""
+    if "splunkd" not in request.fixturenames:
+        yield
+        return
+    splunkd = request.getfixturevalue("splunkd")
+    for name in list(_stored(splunkd)):
+        splunkd.remove_stanza("ta_1password_events_review", name)
+    splunkd.clear_requests()
+    yield
 
 
-@pytest.fixture
-def identity(monkeypatch):
-    """Who splunkd says the caller is: set .user/.capabilities, or .error to make the lookup fail."""
-    state = type("Identity", (), {"user": "alice", "capabilities": {review.CAPABILITY, "search"}, "error": None,
-                                  "sessions": []})()
-
-    def caller_identity(session_key):
-        state.sessions.append(session_key)
-        if state.error:
-            raise state.error
-        return state.user, set(state.capabilities)
-
-    monkeypatch.setattr(review, "caller_identity", caller_identity)
-    return state
+def _stored(splunkd):
+    with splunkd._lock:
+        return dict(splunkd._confs.get(ADDON, {}).get("local", {}).get("ta_1password_events_review", {}))
 
 
-def make_handler(store, name, payload=None):
-    handler = review.ReviewRecordHandler.__new__(review.ReviewRecordHandler)
-    handler.callerArgs = type("Args", (), {"id": name, "data": {}})()
-    handler.payload = dict(payload) if payload is not None else None
-    handler.getSessionKey = lambda: "caller-session"
-    handler.handler = store
-    return handler
+def token(splunkd, user):
+    return splunkd.session_key if user == SYSTEM_USER else splunkd.users[user]
+
+
+def call(splunkd, user, method, path, data=None):
+    return requests.request(method, splunkd.url + path, data=data, params={"output_mode": "json"}, timeout=60,
+                            headers={"Authorization": "Splunk " + token(splunkd, user)})
+
+
+def record_change(splunkd, user, method, record=None, **fields):
+    """What the tab's handler sends the review-records endpoint (and any REST client may)."""
+    return call(splunkd, user, method, RECORDS + ("/" + record if record else ""), fields or None)
+
+
+def create(splunkd, user, name, fields=RECORD):
+    return call(splunkd, user, "POST", RECORDS, dict(fields, name=name))
+
+
+def message(response):
+    return response.json()["messages"][0]["text"]
+
+
+def stanza(splunkd, name):
+    return splunkd.conf_stanza("ta_1password_events_review", name)
 
 
 @pytest.fixture
-def log_lines():
+def log_lines(splunkd):
     """The change-log lines written during the test."""
-    start = os.path.getsize(LOG) if os.path.exists(LOG) else 0
+    path = os.path.join(splunkd.splunk_home, "var", "log", "splunk", review.CHANGE_LOG + ".log")
+    start = os.path.getsize(path) if os.path.exists(path) else 0
 
     def read():
-        with open(LOG, encoding="utf-8") as handle:
+        if not os.path.exists(path):
+            return []
+        with open(path, encoding="utf-8") as handle:
             handle.seek(start)
             return [line.rstrip("\n") for line in handle if line.strip()]
     return read
@@ -108,14 +125,17 @@ def parse(line):
     return dict(head.groupdict(), **who.groupdict(), field=field.group(1) if field else None, values=values)
 
 
-def test_create_stamps_the_record_and_logs_every_field(store, identity, log_lines):
-    payload = dict(RECORD, recorded_by="mallory", recorded_at="1999-01-01T00:00:00Z", revision="99")
-    make_handler(store, "2026_Q1", payload).handleCreate(None)
-    saved = store.stanzas["2026_Q1"]
+# ---- the review-records endpoint: the only write path ----------------------------------------------
+
+def test_create_stamps_the_record_and_logs_every_field(splunkd, log_lines):
+    answer = create(splunkd, "alice", "2026_Q1",
+                    dict(RECORD, recorded_by="mallory", recorded_at="1999-01-01T00:00:00Z", revision="99"))
+    assert answer.status_code == 201, answer.text
+    saved = stanza(splunkd, "2026_Q1")
     assert saved["recorded_by"] == "alice" and saved["updated_by"] == "alice"
     assert re.match(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$", saved["recorded_at"])
     assert saved["recorded_at"] != "1999-01-01T00:00:00Z" and saved["revision"] == "1"
-    assert identity.sessions == ["caller-session"]  # the caller's own session decides
+    assert {key: saved[key] for key in RECORD} == RECORD
     lines = [parse(line) for line in log_lines()]
     assert lines[0]["event"] == "review_record_saved" and lines[0]["change"] == "create"
     assert lines[0]["user"] == "alice" and lines[0]["record"] == "2026_Q1"
@@ -127,14 +147,26 @@ def test_create_stamps_the_record_and_logs_every_field(store, identity, log_line
     assert fields["recorded_by"] == {"old": None, "new": "alice"}
 
 
-def test_edit_keeps_who_recorded_it_and_logs_old_and_new_values(store, identity, log_lines):
-    make_handler(store, "2026_Q1", RECORD).handleCreate(None)
-    recorded_at = store.stanzas["2026_Q1"]["recorded_at"]
-    identity.user = "bob"
+def test_the_caller_is_identified_with_its_own_session_and_the_file_written_with_the_system_session(splunkd):
+    assert create(splunkd, "alice", "2026_Q1").status_code == 201
+    assert record_change(splunkd, "alice", "POST", "2026_Q1", findings="Addendum.").status_code == 200
+    assert record_change(splunkd, "alice", "DELETE", "2026_Q1").status_code == 200
+    identity = [r for r in splunkd.requests if r.kind == "auth"]
+    assert len(identity) == 3 and {r.user for r in identity} == {"alice"}
+    writes = [r for r in splunkd.requests if r.kind == "conf" and r.method in ("POST", "DELETE")]
+    assert [r.method for r in writes] == ["POST", "POST", "DELETE"]
+    assert {r.user for r in writes} == {SYSTEM_USER} and all(r.status < 300 for r in writes)
+    assert {r.user for r in splunkd.requests if r.kind == "script"} == {"alice"}
+
+
+def test_edit_keeps_who_recorded_it_and_logs_old_and_new_values(splunkd, log_lines):
+    assert create(splunkd, "alice", "2026_Q1").status_code == 201
+    recorded_at = stanza(splunkd, "2026_Q1")["recorded_at"]
     start = len(log_lines())
-    make_handler(store, "2026_Q1", dict(RECORD, outcome="exceptions_open", findings="One grant still open.",
-                                        recorded_by="bob")).handleEdit(None)
-    saved = store.stanzas["2026_Q1"]
+    answer = record_change(splunkd, "bob", "POST", "2026_Q1", **dict(
+        RECORD, outcome="exceptions_open", findings="One grant still open.", recorded_by="bob"))
+    assert answer.status_code == 200 and answer.json()["revision"] == "2"
+    saved = stanza(splunkd, "2026_Q1")
     assert saved["recorded_by"] == "alice" and saved["recorded_at"] == recorded_at
     assert saved["updated_by"] == "bob" and saved["revision"] == "2"
     lines = [parse(line) for line in log_lines()[start:]]
@@ -147,12 +179,11 @@ def test_edit_keeps_who_recorded_it_and_logs_old_and_new_values(store, identity,
     assert set(lines[0]["values"]["changed_fields"]) == set(changed)
 
 
-def test_delete_logs_the_values_that_are_gone(store, identity, log_lines):
-    make_handler(store, "2026_Q1", RECORD).handleCreate(None)
-    identity.user = "carol"
+def test_delete_logs_the_values_that_are_gone(splunkd, log_lines):
+    assert create(splunkd, "alice", "2026_Q1").status_code == 201
     start = len(log_lines())
-    make_handler(store, "2026_Q1").handleRemove(None)
-    assert "2026_Q1" not in store.stanzas
+    assert record_change(splunkd, "carol", "DELETE", "2026_Q1").status_code == 200
+    assert stanza(splunkd, "2026_Q1") is None
     lines = [parse(line) for line in log_lines()[start:]]
     assert {e["change"] for e in lines} == {"delete"} and {e["user"] for e in lines} == {"carol"}
     gone = {entry["field"]: entry["values"] for entry in lines[1:]}
@@ -161,102 +192,209 @@ def test_delete_logs_the_values_that_are_gone(store, identity, log_lines):
 
 
 @pytest.mark.parametrize("action", ["create", "edit", "delete"])
-def test_without_the_capability_nothing_changes_and_the_attempt_is_logged(store, identity, log_lines, action):
-    store.stanzas["2026_Q1"] = dict(RECORD, recorded_by="alice", revision="1")
-    before = json.dumps(store.stanzas, sort_keys=True)
-    identity.user, identity.capabilities = "eve", {"search", "admin_all_objects"}
+def test_without_the_capability_nothing_changes_and_the_attempt_is_logged(splunkd, log_lines, action):
+    assert create(splunkd, "alice", "2026_Q1").status_code == 201
+    before = _stored(splunkd)
     start = len(log_lines())
-    handler = make_handler(store, "2026_Q2" if action == "create" else "2026_Q1", RECORD if action != "delete" else None)
-    call = {"create": handler.handleCreate, "edit": handler.handleEdit, "delete": handler.handleRemove}[action]
-    with pytest.raises(RestError) as refused:
-        call(None)
-    assert refused.value.status == 403
-    assert review.CAPABILITY in str(refused.value) and "onepassword_reviewer" in str(refused.value)
-    assert json.dumps(store.stanzas, sort_keys=True) == before
+    answer = {"create": lambda: create(splunkd, "eve", "2026_Q2"),
+              "edit": lambda: record_change(splunkd, "eve", "POST", "2026_Q1", findings="Changed."),
+              "delete": lambda: record_change(splunkd, "eve", "DELETE", "2026_Q1")}[action]()
+    assert answer.status_code == 403
+    assert review.CAPABILITY in message(answer) and "onepassword_reviewer" in message(answer)
+    assert _stored(splunkd) == before
     lines = [parse(line) for line in log_lines()[start:]]
     assert len(lines) == 1 and lines[0]["event"] == "review_record_refused"
     assert lines[0]["user"] == "eve" and lines[0]["change"] == action
     assert "missing capability" in lines[0]["values"]["reason"]
 
 
-def test_when_splunkd_cannot_say_who_the_caller_is_nothing_changes(store, identity, log_lines):
-    identity.error = ConnectionError("splunkd unreachable")
+def test_when_splunkd_cannot_say_who_the_caller_is_nothing_changes(splunkd, log_lines):
+    splunkd.fail_requests("auth", status=503)
     start = len(log_lines())
-    with pytest.raises(RestError) as refused:
-        make_handler(store, "2026_Q1", RECORD).handleCreate(None)
-    assert refused.value.status == 500 and store.stanzas == {}
-    assert parse(log_lines()[start])["event"] == "review_record_refused"
+    answer = create(splunkd, "alice", "2026_Q1")
+    assert answer.status_code == 500 and "could not check your Splunk capabilities" in message(answer)
+    assert _stored(splunkd) == {}
+    assert not [r for r in splunkd.requests if r.kind == "conf"]
+    line = parse(log_lines()[start])
+    assert line["event"] == "review_record_refused" and line["user"] == "alice"
 
 
-@pytest.mark.parametrize("field, value, words", [
-    ("quarter", "2026-Q5", "YYYY-Qn"),
-    ("quarter", "Q1 2026", "YYYY-Qn"),
-    ("review_date", "2026-02-30", "calendar date"),
-    ("review_date", "07/04/2026", "calendar date"),
-    ("outcome", "fine", "choose an outcome"),
-    ("reviewer", "   ", "'reviewer' is required"),
-    ("findings", "x" * 1501, "longer than 1500"),
+def test_without_a_system_session_nothing_is_written_with_the_callers_rights(splunkd):
+    """An admin's local/restmap.conf turning passSystemAuth off: the endpoint refuses, it does not
+    fall back to the caller's session."""
+    splunkd.set_stanza("restmap", "script:ta_1password_events_review_records", {"passSystemAuth": "false"})
+    try:
+        answer = create(splunkd, "carol", "2026_Q1")
+    finally:
+        splunkd.remove_stanza("restmap", "script:ta_1password_events_review_records")
+    assert answer.status_code == 500 and "passSystemAuth" in message(answer)
+    assert _stored(splunkd) == {} and not [r for r in splunkd.requests if r.kind == "conf"]
+
+
+@pytest.mark.parametrize("name, field, value, words", [
+    ("r1", "quarter", "2026-Q5", "YYYY-Qn"),
+    ("r1", "quarter", "Q1 2026", "YYYY-Qn"),
+    ("r1", "review_date", "2026-02-30", "calendar date"),
+    ("r1", "review_date", "07/04/2026", "calendar date"),
+    ("r1", "outcome", "fine", "choose an outcome"),
+    ("r1", "reviewer", "   ", "'reviewer' is required"),
+    ("r1", "findings", "x" * 1501, "longer than 1500"),
+    ("r1", "disabled", "1", "unknown field(s) disabled"),
+    ("_hidden", "findings", "", "must start with a letter or digit"),
+    ("a/b", "findings", "", "must start with a letter or digit"),
+    ("default", "findings", "", "must start with a letter or digit"),
+    ("x" * 101, "findings", "", "at most 100 characters"),
 ])
-def test_the_server_checks_what_the_form_checks(store, identity, field, value, words):
-    with pytest.raises(RestError) as refused:
-        make_handler(store, "r1", dict(RECORD, **{field: value})).handleCreate(None)
-    assert refused.value.status == 400 and words in str(refused.value)
-    assert store.stanzas == {}
+def test_the_server_checks_what_the_form_checks(splunkd, name, field, value, words):
+    answer = create(splunkd, "alice", name, dict(RECORD, **{field: value}))
+    assert answer.status_code == 400 and words in message(answer)
+    assert _stored(splunkd) == {}
 
 
-def test_a_partial_rest_edit_is_checked_against_the_stored_record(store, identity):
-    make_handler(store, "r1", RECORD).handleCreate(None)
-    make_handler(store, "r1", {"findings": "Addendum."}).handleEdit(None)
-    assert store.stanzas["r1"]["quarter"] == "2026-Q1" and store.stanzas["r1"]["findings"] == "Addendum."
-    with pytest.raises(RestError):
-        make_handler(store, "r1", {"quarter": "bad"}).handleEdit(None)
-    with pytest.raises(RestError) as refused:
-        make_handler(store, "r1", {"disabled": "1"}).handleEdit(None)
-    assert refused.value.status == 400
+def test_a_partial_rest_edit_is_checked_against_the_stored_record(splunkd):
+    assert create(splunkd, "alice", "r1").status_code == 201
+    assert record_change(splunkd, "alice", "POST", "r1", findings="Addendum.").status_code == 200
+    saved = stanza(splunkd, "r1")
+    assert saved["quarter"] == "2026-Q1" and saved["findings"] == "Addendum." and saved["revision"] == "2"
+    assert record_change(splunkd, "alice", "POST", "r1", quarter="bad").status_code == 400
+    disabled = record_change(splunkd, "alice", "POST", "r1", disabled="1")
+    assert disabled.status_code == 400 and "cannot be disabled" in message(disabled)
+    assert stanza(splunkd, "r1") == saved
 
 
-def test_editing_a_missing_record_is_404(store, identity):
-    with pytest.raises(RestError) as missing:
-        make_handler(store, "nope", RECORD).handleEdit(None)
-    assert missing.value.status == 404
+def test_a_missing_record_is_404_and_a_taken_name_409(splunkd):
+    assert record_change(splunkd, "alice", "POST", "nope", **RECORD).status_code == 404
+    assert record_change(splunkd, "alice", "DELETE", "nope").status_code == 404
+    assert create(splunkd, "alice", "r1").status_code == 201
+    taken = create(splunkd, "bob", "r1", dict(RECORD, reviewer="Bob"))
+    assert taken.status_code == 409 and stanza(splunkd, "r1")["reviewer"] == "Grace Hopper"
 
 
-def test_long_cjk_findings_fit_in_one_splunk_event_per_line(store, identity, log_lines):
+def test_long_cjk_findings_fit_in_one_splunk_event_per_line(splunkd, log_lines):
     start = len(log_lines())
     long_text = "監査" * 750  # 1,500 characters, 4,500 bytes in UTF-8
-    make_handler(store, "r1", RECORD).handleCreate(None)
-    make_handler(store, "r1", dict(RECORD, findings=long_text, scope="範囲" * 500)).handleEdit(None)
+    assert create(splunkd, "alice", "r1").status_code == 201
+    assert record_change(splunkd, "alice", "POST", "r1", **dict(RECORD, findings=long_text,
+                                                                   scope="範囲" * 500)).status_code == 200
     for line in log_lines()[start:]:
         assert len(line.encode("utf-8")) < 10000  # Splunk's default TRUNCATE
     edited = [parse(line) for line in log_lines()[start:] if "field=findings" in line and "change=edit" in line]
     assert edited[0]["values"]["new"] == long_text
+    assert stanza(splunkd, "r1")["findings"] == long_text
 
 
-def test_identity_comes_from_splunkd_current_context(monkeypatch):
-    """caller_identity asks /services/authentication/current-context with the caller's session."""
-    import solnlib.splunk_rest_client as rest_client
-
-    calls = []
-
-    class FakeClient:
-        def __init__(self, session_key, app, **kwargs):
-            calls.append((session_key, app, kwargs))
-
-        def get(self, path, output_mode):
-            calls.append((path, output_mode))
-            body = json.dumps({"entry": [{"content": {"username": "alice", "roles": ["onepassword_reviewer"],
-                                                      "capabilities": ["search", review.CAPABILITY]}}]})
-            return type("Response", (), {"body": type("Body", (), {"read": lambda self: body.encode()})()})()
-
-    monkeypatch.setattr(rest_client, "SplunkRestClient", FakeClient)
-    monkeypatch.setenv("SPLUNKD_URI", "https://127.0.0.1:8089")
-    user, capabilities = review.caller_identity("caller-session")
-    assert user == "alice" and review.CAPABILITY in capabilities
-    assert calls[0][0] == "caller-session" and calls[0][2]["host"] == "127.0.0.1" and calls[0][2]["port"] == 8089
-    assert calls[1] == ("/services/authentication/current-context", "json")
+def _interpreter(version, command):
+    """The real interpreter behind a pyenv shim, or None."""
+    try:
+        found = subprocess.run([command, "-c", "import sys; print(sys.executable)"], capture_output=True, text=True,
+                               env=dict(os.environ, PYENV_VERSION=version), timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return found.stdout.strip() if found.returncode == 0 else None
 
 
-# ---- declarations: capability, role, permissions, the configuration tab -----------------------------------
+@pytest.mark.parametrize("version, command", [("3.9.18", "python3.9"), ("3.13.0", "python3.13")])
+def test_the_endpoint_runs_under_the_pythons_splunk_ships(splunkd, version, command):
+    python = shutil.which(command) and _interpreter(version, command)
+    if not python:
+        pytest.skip("%s (pyenv %s) is not installed" % (command, version))
+    splunkd.python, default = python, splunkd.python
+    try:
+        answer = create(splunkd, "alice", "r1")
+    finally:
+        splunkd.python = default
+    assert answer.status_code == 201, splunkd.script_errors[-1][-2000:]
+    assert stanza(splunkd, "r1")["recorded_by"] == "alice"
+
+
+# ---- the Access reviews tab: lists as UCC does, sends every change through the endpoint ----------------
+
+@pytest.fixture(scope="module")
+def tab_handler(splunkd):
+    """The handler class the generated ta_1password_events_rh_review.py gives splunkd, and that
+    file: splunkd runs it as __main__ from $SPLUNK_HOME/etc/apps/<app>/bin, where splunktaucclib
+    reads the app's name."""
+    script = os.path.join(splunkd.splunk_home, "etc", "apps", ADDON, "bin", "ta_1password_events_rh_review.py")
+    environment = dict(os.environ)
+    runpy.run_path(script, run_name="__main__")
+    os.environ.clear()
+    os.environ.update(environment)  # (the generated file drops proxy variables)
+    handler, _ = admin.initialized[-1]
+    assert issubclass(handler, tab.ReviewRecordHandler)
+    return handler, script
+
+
+def use_tab(splunkd, tab_handler, user, action, name=None, fields=None):
+    """One request of the tab, as splunkd passes it to the handler; the answer's entries."""
+    handler_class, script = tab_handler
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sys.modules["__main__"], "__file__", script)
+        handler = handler_class("persistent", admin.CONTEXT_APP_ONLY,
+                                admin.eai_request(action, name, fields or {}, token(splunkd, user), user=user))
+        answer = admin.ConfigInfo()
+        {admin.ACTION_CREATE: handler.handleCreate, admin.ACTION_EDIT: handler.handleEdit,
+         admin.ACTION_REMOVE: handler.handleRemove, admin.ACTION_LIST: handler.handleList}[action](answer)
+    return answer
+
+
+def test_a_reviewer_records_through_the_tab_but_cannot_write_the_file_directly(splunkd, tab_handler, log_lines):
+    saved = use_tab(splunkd, tab_handler, "alice", admin.ACTION_CREATE, "2026_Q1", RECORD)
+    assert saved["2026_Q1"]["recorded_by"] == "alice" and saved["2026_Q1"]["revision"] == "1"
+    assert parse(log_lines()[0])["event"] == "review_record_saved"
+    listed = use_tab(splunkd, tab_handler, "alice", admin.ACTION_LIST)
+    assert listed["2026_Q1"]["reviewer"] == RECORD["reviewer"]
+    before = _stored(splunkd)
+    # the same reviewer, straight to the conf endpoint: splunkd refuses (default.meta)
+    forged = dict(RECORD, recorded_by="someone else", revision="1")
+    assert call(splunkd, "alice", "POST", CONF, dict(forged, name="2026_Q2")).status_code == 403
+    assert call(splunkd, "alice", "POST", CONF + "/2026_Q1", {"findings": "Quietly changed."}).status_code == 403
+    assert call(splunkd, "alice", "DELETE", CONF + "/2026_Q1").status_code == 403
+    assert _stored(splunkd) == before
+    assert call(splunkd, "alice", "GET", CONF + "/2026_Q1").json()["entry"][0]["content"]["revision"] == "1"
+    # an admin may still fix the file by hand (and Splunk's _configtracker sees it)
+    assert call(splunkd, "carol", "POST", CONF + "/2026_Q1", {"findings": "Fixed by an admin."}).status_code == 200
+
+
+def test_the_tab_sends_changes_with_the_callers_session_and_reads_back_the_stored_record(splunkd, tab_handler):
+    use_tab(splunkd, tab_handler, "bob", admin.ACTION_CREATE, "r1", RECORD)
+    edited = use_tab(splunkd, tab_handler, "alice", admin.ACTION_EDIT, "r1", dict(RECORD, findings="Addendum."))
+    assert edited["r1"]["findings"] == "Addendum." and edited["r1"]["updated_by"] == "alice"
+    assert edited["r1"]["recorded_by"] == "bob" and edited["r1"]["revision"] == "2"
+    assert edited["r1"].metadata["eai:acl"]["app"] == ADDON
+    use_tab(splunkd, tab_handler, "carol", admin.ACTION_CREATE, "r2", RECORD)
+    remaining = use_tab(splunkd, tab_handler, "alice", admin.ACTION_REMOVE, "r1")
+    assert list(remaining) == ["r2"] and stanza(splunkd, "r1") is None
+    forwarded = [(r.method, r.path, r.user) for r in splunkd.requests if r.kind == "script"]
+    assert forwarded == [("POST", RECORDS, "bob"), ("POST", RECORDS + "/r1", "alice"),
+                         ("POST", RECORDS, "carol"), ("DELETE", RECORDS + "/r1", "alice")]
+    by_tab = [r for r in splunkd.requests if r.kind == "conf" and r.user != SYSTEM_USER]
+    assert by_tab and all(r.method == "GET" for r in by_tab)  # the tab itself only reads
+
+
+@pytest.mark.parametrize("user, action, name, fields, status, words", [
+    ("eve", admin.ACTION_CREATE, "r2", RECORD, 403, "needs the 'onepassword_record_review' capability"),
+    ("alice", admin.ACTION_CREATE, "r2", dict(RECORD, review_date="2026-02-30"), 400, "calendar date"),
+    ("alice", admin.ACTION_CREATE, "r1", RECORD, 409, 'a record named "r1" already exists'),
+    ("alice", admin.ACTION_EDIT, "nope", RECORD, 404, '"nope" does not exist'),
+    ("eve", admin.ACTION_REMOVE, "r1", None, 403, "Ask a Splunk admin to grant it"),
+])
+def test_the_tab_shows_the_endpoints_refusal(splunkd, tab_handler, user, action, name, fields, status, words):
+    use_tab(splunkd, tab_handler, "alice", admin.ACTION_CREATE, "r1", RECORD)
+    before = _stored(splunkd)
+    with pytest.raises(RestError) as refused:
+        use_tab(splunkd, tab_handler, user, action, name, fields)
+    assert refused.value.status == status and words in str(refused.value)
+    assert _stored(splunkd) == before
+
+
+def test_identity_comes_from_splunkd_current_context(splunkd):
+    """As the Accounts handler asks it: the splunkd URI from SPLUNKD_URI, the caller's own session."""
+    user, capabilities = onepassword_splunk.caller_identity(splunkd.users["alice"])
+    assert user == "alice" and review.CAPABILITY in capabilities and "admin_all_objects" not in capabilities
+    assert [(r.path, r.user) for r in splunkd.requests] == [("/services/authentication/current-context", "alice")]
+
+
+# ---- declarations: capability, role, the configuration tab ----------------------------------------------
 
 def _conf(path):
     parser = configparser.RawConfigParser(strict=True, delimiters=("=",), interpolation=None)
@@ -276,32 +414,28 @@ def test_authorize_conf_declares_the_capability_and_the_reviewer_role():
             assert dict(authorize[section]) == {review.CAPABILITY: "enabled"}, section
 
 
-def test_reviewers_may_write_the_records_file_and_everyone_may_read_it():
-    text = open(os.path.join(PACKAGE, "metadata", "default.meta"), encoding="utf-8").read()
-    stanza = re.search(r"^\[ta_1password_events_review\]\n((?:[^\[].*\n?)*)", text, flags=re.M).group(1)
-    access = re.search(r"^access\s*=\s*(.+)$", stanza, flags=re.M).group(1)
-    assert re.search(r"read : \[ \* \]", access)
-    assert review.REVIEWER_ROLE in re.search(r"write : \[([^\]]*)\]", access).group(1)
-
-
-def test_the_configuration_tab_matches_the_handler():
+def test_the_configuration_tab_matches_the_endpoint():
     config = json.load(open(os.path.join(ROOT, "globalConfig.json"), encoding="utf-8"))
-    tabs = {tab.get("name") or tab.get("type"): tab for tab in config["pages"]["configuration"]["tabs"]}
-    tab = tabs["review"]
-    assert tab["restHandlerModule"] == "onepassword_review_handler"
-    assert tab["restHandlerClass"] == review.ReviewRecordHandler.__name__
-    fields = [entity["field"] for entity in tab["entity"]]
+    tabs = {t.get("name") or t.get("type"): t for t in config["pages"]["configuration"]["tabs"]}
+    form = tabs["review"]
+    assert form["restHandlerModule"] == "onepassword_review_handler"
+    assert form["restHandlerClass"] == tab.ReviewRecordHandler.__name__
+    fields = [entity["field"] for entity in form["entity"]]
     assert fields == ["name"] + list(review.RECORD_FIELDS)
-    outcome = next(e for e in tab["entity"] if e["field"] == "outcome")
+    outcome = next(e for e in form["entity"] if e["field"] == "outcome")
     assert [o["value"] for o in outcome["options"]["autoCompleteFields"]] == list(review.OUTCOMES)
     pattern = re.compile(outcome["validators"][0]["pattern"])
     assert all(pattern.match(o) for o in review.OUTCOMES) and not pattern.match("fine")
-    for entity in tab["entity"]:  # the form's limits are the server's limits
+    for entity in form["entity"]:  # the form's limits are the server's limits
         for validator in entity.get("validators", []):
-            if validator["type"] == "string" and entity["field"] != "name":
-                assert validator["maxLength"] == review.RECORD_FIELDS[entity["field"]], entity["field"]
-    shown = {h["field"] for h in tab["table"]["header"]} | {m["field"] for m in tab["table"]["moreInfo"]}
-    assert {"recorded_by", "recorded_at", "updated_by", "updated_at", "revision"} <= shown
+            if validator["type"] == "string":
+                limit = review.NAME_MAX_LENGTH if entity["field"] == "name" else review.RECORD_FIELDS[entity["field"]]
+                assert validator["maxLength"] == limit, entity["field"]
+    name_rule = next(v for v in next(e for e in form["entity"] if e["field"] == "name")["validators"]
+                     if v["type"] == "regex")
+    assert name_rule["pattern"] == review._NAME.pattern
+    shown = {h["field"] for h in form["table"]["header"]} | {m["field"] for m in form["table"]["moreInfo"]}
+    assert set(review.STAMP_FIELDS) <= shown
     # the other tabs are untouched: accounts first, then reviews, proxy, logging
     assert list(tabs) == ["account", "review", "proxyTab", "loggingTab"]
 
@@ -312,7 +446,7 @@ def test_the_records_file_has_a_spec_naming_every_field():
         assert re.search(rf"^{field} = ", spec, flags=re.M), field
 
 
-def test_the_dashboard_reads_the_fields_the_handler_writes():
+def test_the_dashboard_reads_the_fields_the_endpoint_writes():
     macros = open(os.path.join(PACKAGE, "default", "macros.conf"), encoding="utf-8").read()
     records = re.search(r"^\[onepassword_review_records\]\ndefinition = (.+)$", macros, flags=re.M).group(1)
     for field in tuple(review.RECORD_FIELDS) + review.STAMP_FIELDS:
@@ -322,8 +456,8 @@ def test_the_dashboard_reads_the_fields_the_handler_writes():
     assert review.CHANGE_LOG + ".log" in log
 
 
-def test_the_dashboards_history_search_parses_the_change_log(store, identity, log_lines):
-    """The rex/spath of the Access Review history panel, applied to the lines the handler writes."""
+def test_the_dashboards_history_search_parses_the_change_log(splunkd, log_lines):
+    """The rex/spath of the Access Review history panel, applied to the lines the endpoint writes."""
     import dashboard_queries as dq
 
     query = next(q["query"] for q in dq.queries(with_defaults=False)
@@ -331,10 +465,9 @@ def test_the_dashboards_history_search_parses_the_change_log(store, identity, lo
     patterns = [re.compile(body.replace('\\"', '"').replace("\\\\", "\\").replace("(?<", "(?P<"))
                 for body in re.findall(r'^\| rex "((?:[^"\\]|\\.)*)"', query, flags=re.M)]
     start = len(log_lines())
-    make_handler(store, "2026_Q1", dict(RECORD, findings='Quote " and brace } inside; new=trick')).handleCreate(None)
-    identity.capabilities = set()
-    with pytest.raises(RestError):
-        make_handler(store, "2026_Q1").handleRemove(None)
+    assert create(splunkd, "alice", "2026_Q1", dict(RECORD, findings='Quote " and brace } inside; new=trick')
+                  ).status_code == 201
+    assert record_change(splunkd, "eve", "DELETE", "2026_Q1").status_code == 403
     rows = []
     for line in log_lines()[start:]:
         fields = {}

@@ -11,10 +11,14 @@ Endpoints (under /servicesNS/<owner>/<app>/ or /services/):
   storage/collections/data/<coll>                  GET (query), POST insert, DELETE
   storage/collections/data/<coll>/batch_save       POST (JSON array; upsert by _key)
   storage/collections/data/<coll>/<key>            GET (404), POST update, DELETE (404)
+  authentication/current-context                   GET: the session's user, roles, capabilities
+  <match>[/<path_info>] of an installed app's [script:] stanza (scripttype = persist)
 Atom XML unless output_mode=json (KV data: always JSON). Every request must carry
-`Authorization: Splunk <session key>` (401 otherwise). Conf stanzas are layered:
-system default < system local < app default < app local ([default] stanza
-inherited), as btool would merge them for an app context.
+`Authorization: Splunk <session key>` of the system session or of a user made by
+add_user (401 otherwise). Conf stanzas are layered: system default < system local <
+app default < app local ([default] stanza inherited), as btool would merge them for
+an app context. Writes to configs/conf-* of an installed app follow its metadata
+(default.meta, local.meta) for users without admin_all_objects.
 """
 
 import base64
@@ -26,13 +30,15 @@ import os
 import re
 import shutil
 import socketserver
+import subprocess
+import sys
 import tempfile
 import threading
 import time
 import uuid
 from collections import namedtuple
 from contextlib import contextmanager
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import parse_qs, parse_qsl, quote, unquote, urlsplit
 
 from .render import Entry, atom_feed, json_error, json_feed, xml_error
 
@@ -45,6 +51,9 @@ CHECKPOINT_COLLECTION = REST_ROOT + "_checkpoints"
 HERE = os.path.dirname(os.path.abspath(__file__))
 SPLUNK_SITE = os.path.join(HERE, "splunk_site")  # the fake `splunk` package of splunkd's python
 LAUNCHER = os.path.join(HERE, "splunkd_python.py")
+# splunkd's python also has splunk.persistconn: the same fake as in-process tests
+FAKE_SPLUNK_MODULES = os.path.join(os.path.dirname(HERE), "fakes", "splunk")
+SYSTEM_USER = "splunk-system-user"  # who the system session (passSystemAuth's token) is
 
 # solnlib.credentials.CredentialManager's storage layout
 CRED_SEP = "``splunk_cred_sep``"
@@ -55,7 +64,7 @@ CRED_END_MARK = (
 CRED_CHUNK = 255
 ENCRYPTED = "******"  # what the conf holds for an encrypted field
 
-Request = namedtuple("Request", "method path query status authorized kind")
+Request = namedtuple("Request", "method path query status authorized kind user", defaults=(None,))
 
 
 def credential_realm(app, conf):
@@ -210,6 +219,13 @@ class FakeSplunkd:
         self._collections = {}
         self._kv_failures = [503] * kvstore_failures  # statuses to answer, one per KV store request
         self.requests = []
+        # session key -> {"name", "roles", "capabilities"}; the system session may do anything
+        self._sessions = {self.session_key: {"name": SYSTEM_USER, "roles": ["admin"],
+                                             "capabilities": ["admin_all_objects"]}}
+        self.python = sys.executable  # the interpreter of persistent REST handlers
+        self._meta = {}  # installed app -> merged metadata {stanza: fields}
+        self.script_errors = []  # stderr of every persistent-handler run
+        self._failures = {}  # request kind -> statuses to answer, one per request
         self._server = None
         self._thread = None
         self.port = None
@@ -267,6 +283,8 @@ class FakeSplunkd:
         if os.path.isdir(site):
             shutil.rmtree(site)
         shutil.copytree(SPLUNK_SITE, site, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(os.path.join(FAKE_SPLUNK_MODULES, "persistconn"), os.path.join(site, "splunk", "persistconn"),
+                        ignore=shutil.ignore_patterns("__pycache__"))
 
     # -- the environment of splunkd's children ---------------------------------------
     def env(self, extra=None):
@@ -343,12 +361,23 @@ class FakeSplunkd:
 
     def install_app(self, source, name=None):
         """Copy a built app into etc/apps and load its default/ and local/ confs
-        (collections.conf defines KV store collections, as at splunkd start)."""
+        (collections.conf defines KV store collections, as at splunkd start), its
+        metadata (default.meta, then local.meta) and its persistent REST endpoints
+        (restmap.conf [script:*] with scripttype = persist)."""
         name = name or os.path.basename(os.path.normpath(source))
         target = os.path.join(self.splunk_home, "etc", "apps", name)
         if os.path.exists(target):
             shutil.rmtree(target)
         shutil.copytree(source, target, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+        meta = {}
+        for file_name in ("default.meta", "local.meta"):
+            path = os.path.join(target, "metadata", file_name)
+            if os.path.exists(path):
+                with open(path, encoding="utf-8") as handle:
+                    for stanza, fields in parse_conf_text(handle.read()).items():
+                        meta.setdefault(stanza, {}).update(fields)
+        with self._lock:
+            self._meta[name] = meta
         for layer in ("default", "local"):
             folder = os.path.join(target, layer)
             if not os.path.isdir(folder):
@@ -479,6 +508,137 @@ class FakeSplunkd:
             return None
         return {name: (dict(defaults, **fields), owner) for name, (fields, owner) in stanzas.items()}
 
+    # -- users, sessions and permissions ----------------------------------------------------
+    def add_user(self, name, roles=(), capabilities=()):
+        """A session key for a user with these roles (the roles they import and the
+        capabilities the installed apps' authorize.conf grants them are added when
+        a request arrives) and these extra capabilities."""
+        key = "fake-session-%s-%s" % (name, uuid.uuid4().hex)
+        with self._lock:
+            self._sessions[key] = {"name": name, "roles": list(roles), "capabilities": list(capabilities)}
+        return key
+
+    def _session(self, headers):
+        auth = headers.get("Authorization") or ""
+        return self._sessions.get(auth[len("Splunk "):]) if auth.startswith("Splunk ") else None
+
+    def _effective(self, session):
+        """(roles, capabilities) of a session: roles with the ones they import, and the
+        capabilities `enabled` for them in the installed apps' authorize.conf."""
+        authorize = {}
+        for app in self._confs.values():
+            for layer in ("default", "local"):
+                for stanza, fields in (app.get(layer, {}).get("authorize") or {}).items():
+                    authorize.setdefault(stanza, {}).update(fields)
+        roles, pending = [], list(session["roles"])
+        while pending:
+            role = pending.pop(0)
+            if role not in roles:
+                roles.append(role)
+                imported = authorize.get("role_" + role, {}).get("importRoles", "")
+                pending.extend(r for r in imported.split(";") if r)
+        capabilities = set(session["capabilities"])
+        for role in roles:
+            capabilities.update(k for k, v in authorize.get("role_" + role, {}).items() if v == "enabled")
+        return roles, sorted(capabilities)
+
+    def _check_conf_write(self, session, app, conf, stanza, adding):
+        """splunkd's rule (default.meta.conf.spec): adding or removing an object needs write
+        access to its category ([<conf>], else the app's []), changing one needs write access
+        to the object ([<conf>/<stanza>], else [<conf>], else []). admin_all_objects bypasses."""
+        roles, capabilities = self._effective(session)
+        meta = self._meta.get(app)
+        if meta is None or "admin_all_objects" in capabilities:
+            return
+        candidates = ([] if adding else ["%s/%s" % (conf, quote(stanza, safe=""))]) + [conf, ""]
+        access = next((meta[c]["access"] for c in candidates if "access" in meta.get(c, {})), "")
+        found = re.search(r"write\s*:\s*\[([^\]]*)\]", access)
+        allowed = {r.strip() for r in found.group(1).split(",")} if found else set()
+        if "*" not in allowed and not allowed.intersection(roles):
+            raise _HttpError(403, "You (user=%s) do not have permission to perform this operation "
+                                  "(requires capability: admin_all_objects)." % session["name"])
+
+    def _current_context(self, session, ns):
+        roles, capabilities = self._effective(session)
+        content = {"username": session["name"], "roles": roles, "capabilities": capabilities}
+        return 200, ns + "authentication/current-context", "current-context", [
+            Entry("context", ns + "authentication/current-context/context", content, _acl("system"))]
+
+    # -- persistent REST endpoints (restmap.conf [script:*], scripttype = persist) --------------
+    # What splunkd's persistconn/appserver.py protocol carries; the fake models these settings only.
+    _SCRIPT_SETTINGS = {"match", "script", "scripttype", "handler", "requireAuthentication", "passSystemAuth",
+                        "passSession", "passPayload", "passConf", "output_modes", "python.version",
+                        "python.required"}
+
+    def _script_endpoint(self, segments):
+        """(app, stanza name, settings, path_info) of the persistent endpoint a path belongs to, or None."""
+        for app, layers in sorted(self._confs.items()):
+            stanzas = {}
+            for layer in ("default", "local"):
+                for name, fields in (layers.get(layer, {}).get("restmap") or {}).items():
+                    stanzas.setdefault(name, {}).update(fields)
+            for name, conf in sorted(stanzas.items()):
+                if not name.startswith("script:") or conf.get("scripttype") != "persist":
+                    continue
+                unmodelled = set(conf) - self._SCRIPT_SETTINGS
+                if unmodelled:
+                    raise ValueError("fake splunkd does not model %s in [%s]" % (sorted(unmodelled), name))
+                match = [s for s in conf["match"].split("/") if s]
+                if segments[:len(match)] == match:
+                    return app, name, conf, "/".join(segments[len(match):])
+        return None
+
+    def _serve_script(self, endpoint, method, session, token, owner, app, rest_path, query_pairs, body, headers,
+                      query):
+        """Run the endpoint's handler as splunkd's persistconn server does: one JSON request in,
+        one reply out (here: one child process of self.python per request)."""
+        owning_app, name, conf, path_info = endpoint
+        flag = lambda key, default: conf.get(key, default).lower() in ("1", "true", "yes")  # noqa: E731
+        request = {
+            "output_mode": query.get("output_mode", "xml"),
+            "output_mode_explicit": "output_mode" in query,
+            "server": {"rest_uri": self.url, "hostname": self.server_name, "servername": self.server_name,
+                       "guid": "00000000-0000-0000-0000-000000000000"},
+            "query": query_pairs,
+            "connection": {"src_ip": "127.0.0.1", "ssl": False, "listening_port": self.port},
+            "rest_path": "/" + rest_path,
+            "method": method,
+        }
+        if flag("passSystemAuth", "false"):
+            request["system_authtoken"] = self.session_key
+        if flag("passConf", "true"):
+            request["restmap"] = {"name": name, "conf": dict(conf)}
+        if path_info:
+            request["path_info"] = path_info
+        if flag("passSession", "true"):
+            request["session"] = {"user": session["name"], "authtoken": token}
+        if owner is not None:
+            request["ns"] = {k: v for k, v in (("app", app), ("user", owner)) if v != "-"}
+        if method in ("POST", "PUT"):
+            if body and "json" not in (headers.get("Content-Type") or ""):
+                request["form"] = [list(p) for p in parse_qsl(body.decode("utf-8"), keep_blank_values=True)]
+            if body and flag("passPayload", "false"):
+                request["payload"] = body.decode("utf-8")
+        script = os.path.join(self.splunk_home, "etc", "apps", owning_app, "bin", conf["script"])
+        driver = os.path.join(self.splunk_home, "lib", "python3", "site-packages", "splunkd_fake_appserver.py")
+        try:
+            run = subprocess.run(self.python_command(self.python, driver, script), input=json.dumps(request).encode(),
+                                 capture_output=True, env=self.env(), cwd=self.splunk_home, timeout=120)
+        except subprocess.TimeoutExpired:
+            raise _HttpError(504, "persistent handler %s did not answer" % name) from None
+        self.script_errors.append(run.stderr.decode("utf-8", "replace"))
+        if run.returncode != 0:
+            raise _HttpError(500, "persistent handler %s failed" % name)
+        reply = json.loads(run.stdout.decode("utf-8"))
+        status = reply.get("status", 200)
+        status = status[0] if isinstance(status, list) else int(status)
+        payload = reply.get("payload")
+        if payload is None:
+            return 204, "text/plain", "", "script"
+        if isinstance(payload, (dict, list)):
+            return status, "application/json; charset=UTF-8", json.dumps(payload), "script"
+        return status, "text/plain; charset=UTF-8", str(payload), "script"
+
     # -- KV store ---------------------------------------------------------------------------
     def create_collection(self, name, fields=None, app=None):
         with self._lock:
@@ -509,6 +669,12 @@ class FakeSplunkd:
         the KV store is starting up)."""
         with self._lock:
             self._kv_failures.extend([status] * times)
+
+    def fail_requests(self, kind, times=1, status=503):
+        """Answer the next `times` requests of a kind (as in the request log, e.g. "auth")
+        with `status`."""
+        with self._lock:
+            self._failures.setdefault(kind, []).extend([status] * times)
 
     # -- request log --------------------------------------------------------------------------
     def requests_for(self, kind=None, contains=None):
@@ -563,9 +729,9 @@ class FakeSplunkd:
             owner, app = unquote(raw_segments[1]), unquote(raw_segments[2])
             rest = raw_segments[3:]
         elif raw_segments[:1] == ["services"]:
-            owner, app, rest = "nobody", "system", raw_segments[1:]
+            owner, app, rest = None, "system", raw_segments[1:]
         else:
-            owner, app, rest = "nobody", "system", None
+            owner, app, rest = None, "system", None
         segments = [unquote(s) for s in rest or []]
         if segments[:2] == ["storage", "collections"]:
             kind = "kvstore" if segments[2:3] == ["data"] else "kvstore_config"
@@ -575,13 +741,28 @@ class FakeSplunkd:
             kind = "conf"
         elif segments[:1] == ["properties"]:
             kind = "properties"
-        authorized = headers.get("Authorization") == "Splunk " + self.session_key
+        elif segments[:2] == ["authentication", "current-context"]:
+            kind = "auth"
+        session = self._session(headers)
         json_out = json_mode or kind == "kvstore"
         try:
-            if not authorized:
+            if session is None:
                 raise _HttpError(401, "call not properly authenticated")
             if rest is None:
                 raise _HttpError(404, "Not Found")
+            with self._lock:
+                queued = self._failures.get(kind)
+                failure = queued.pop(0) if queued else None
+            if failure:
+                raise _HttpError(failure, "Service Unavailable")
+            if kind == "unknown":
+                with self._lock:
+                    endpoint = self._script_endpoint(segments)
+                if endpoint is not None:  # served outside the lock: the handler calls back into splunkd
+                    return self._serve_script(
+                        endpoint, method, session, headers.get("Authorization")[len("Splunk "):], owner, app,
+                        "/".join(segments), parse_qsl(parts.query, keep_blank_values=True), body, headers, query)
+            owner = owner or "nobody"
             if kind.startswith("kvstore"):
                 with self._lock:
                     failure = self._kv_failures.pop(0) if self._kv_failures else None
@@ -600,9 +781,11 @@ class FakeSplunkd:
                 elif kind == "passwords":
                     result = self._storage_passwords(method, app, owner, ns, rest[2:], form, query)
                 elif kind == "conf":
-                    result = self._configs(method, app, owner, ns, segments[1:], form, query)
+                    result = self._configs(method, app, owner, ns, segments[1:], form, query, session)
                 elif kind == "properties":
                     result = self._properties(method, app, owner, ns, segments[1:], form, query)
+                elif kind == "auth" and method == "GET":
+                    result = self._current_context(session, ns)
                 else:
                     raise _HttpError(404, "fake splunkd does not serve %s" % parts.path)
             status, path, title, entries = result
@@ -651,7 +834,7 @@ class FakeSplunkd:
         return Entry(name, ns + "configs/conf-%s/%s" % (quote(conf, safe=""), quote(name, safe="")), content,
                      _acl(owning_app, owner))
 
-    def _configs(self, method, app, owner, ns, segments, form, query):
+    def _configs(self, method, app, owner, ns, segments, form, query, session):
         if not segments or not segments[0].startswith("conf-"):
             raise _HttpError(404, "Not Found")
         conf = segments[0][len("conf-"):]
@@ -666,6 +849,7 @@ class FakeSplunkd:
                 existing = self._visible_stanzas(app, conf) or {}
                 if name in existing:
                     raise _HttpError(409, "An object with name=%s already exists" % name)
+                self._check_conf_write(session, app, conf, name, adding=True)
                 local()[name] = {k: v for k, v in form.items() if not k.startswith("__")}
                 fields, owning = self._visible_stanzas(app, conf)[name]
                 return 201, base, title, [self._stanza_entry(ns, conf, name, fields, owning, owner)]
@@ -681,6 +865,8 @@ class FakeSplunkd:
             raise _HttpError(404, "Could not find object id=%s" % name)
         if len(segments) > 2:
             raise _HttpError(404, "fake splunkd does not serve configs/conf-%s/%s/%s" % (conf, name, segments[2]))
+        if method in ("POST", "DELETE"):
+            self._check_conf_write(session, app, conf, name, adding=method == "DELETE")
         if method == "POST":
             stanza = local().setdefault(name, {})
             stanza.update({k: v for k, v in form.items() if not k.startswith("__")})
@@ -854,9 +1040,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         with splunkd._lock:
+            session = splunkd._session(self.headers)
             splunkd.requests.append(Request(
-                method, unquote(parts.path), query, status,
-                self.headers.get("Authorization") == "Splunk " + splunkd.session_key, kind,
+                method, unquote(parts.path), query, status, session is not None, kind,
+                session["name"] if session else None,
             ))
         self.send_response(status)
         self.send_header("Content-Type", content_type)
