@@ -23,7 +23,8 @@ ADDON_DIR = os.path.join(ROOT, "output", "TA-1password-events")
 
 
 def _newest_source_mtime():
-    newest = os.path.getmtime(os.path.join(ROOT, "globalConfig.json"))
+    # what ucc-gen builds from: the config, the package, and the build hook
+    newest = max(os.path.getmtime(os.path.join(ROOT, name)) for name in ("globalConfig.json", "additional_packaging.py"))
     for folder, _, files in os.walk(os.path.join(ROOT, "package")):
         if "__pycache__" in folder:
             continue
