@@ -180,13 +180,12 @@ def test_rate_from_python_round_robin_and_stops_with_the_server():
         deadline = time.monotonic() + WAIT
         while time.monotonic() < deadline and sum(len(sim.items(s)) for s in STREAMS) < 9 + 12:
             time.sleep(0.1)
-        added = [len(sim.items(s)) - 3 for s in STREAMS]
-        assert sum(added) >= 12 and max(added) - min(added) <= 1, added  # the streams take turns
     finally:
         sim.stop()
-    after_stop = [len(sim.items(s)) for s in STREAMS]
+    added = [len(sim.items(s)) - 3 for s in STREAMS]
+    assert sum(added) >= 12 and max(added) - min(added) <= 1, added  # the streams take turns
     time.sleep(0.3)
-    assert [len(sim.items(s)) for s in STREAMS] == after_stop
+    assert [len(sim.items(s)) - 3 for s in STREAMS] == added, "stop() ends the production"
 
 
 def test_help_runs_on_a_plain_python_and_documents_what_the_readme_lists():
