@@ -117,7 +117,7 @@ _CLIENTS = (
     ("1Password Browser Extension", "81080001", "Firefox", "123.0", "Windows", "10"),
     ("1Password Browser Extension", "81080001", "Edge", "122.0.2365.66", "Windows", "11"),
     ("1Password Browser Extension", "20252", "Safari", "17.3", "MacOSX", "14.3"),
-    ("1Password.com", "1723", "Chrome", "122.0", "Linux", "x86_64"),
+    ("1Password for Web", "1723", "Chrome", "122.0", "Linux", "x86_64"),  # the name the allowed list ships
     ("1Password CLI", "2250001", "", "", "linux", "6.5.0"),
     ("1Password SCIM Bridge", "2090200", "", "", "linux", ""),
     ("1Password for Mac", "70907001", "Mac", "MacBookAir10,1", "MacOSX", "12.6"),  # old client: action "other"
@@ -130,14 +130,16 @@ def _ascii(text):
 
 
 def _ip(rng):
+    """A documentation address that no shipped example list holds: the example
+    "trusted network" rows are TEST-NET-1 (192.0.2.0/24) and 2001:db8::/32, so a
+    demo's sign-ins come from TEST-NET-2, TEST-NET-3 (RFC 5737) and 3fff::/20
+    (RFC 9637, the other IPv6 documentation prefix)."""
     kind = rng.random()
-    if kind < 0.35:
+    if kind < 0.45:
         return "198.51.100.%d" % rng.randint(1, 254)
-    if kind < 0.7:
-        return "203.0.113.%d" % rng.randint(1, 254)
     if kind < 0.9:
-        return "192.0.2.%d" % rng.randint(1, 254)
-    return "2001:db8:%x:%x::%x" % (rng.randint(0, 0xFFFF), rng.randint(0, 0xFFFF), rng.randint(1, 0xFFFF))
+        return "203.0.113.%d" % rng.randint(1, 254)
+    return "3fff:%x:%x::%x" % (rng.randint(0, 0xFFF), rng.randint(0, 0xFFFF), rng.randint(1, 0xFFFF))
 
 
 def _uuid(rng):

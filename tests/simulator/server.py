@@ -350,13 +350,20 @@ class EventsApiSimulator:
         EventsApiSimulator(seed=1, signinattempts=1000, itemusages=500)
     Timestamps of the backlog spread over the `span_seconds` before `anchor`
     (default: a minute ago); `late_fraction` of them arrive late.
+    rate: once started, keep adding new events stamped "now", `rate` per second
+    in total, the streams taking turns (0: the backlog only).
     """
 
     def __init__(self, seed=1, signinattempts=0, itemusages=0, auditevents=0, *, span_seconds=7 * 86400,
                  anchor=None, late_fraction=0.01, late_span=250, tls=False, cert_dir=None, port=0,
                  rate_limits=None, rate_limit_retry_after=True, features=ALL_FEATURES, account_uuid=None,
-                 envelope="compact", introspect_v2=True, verbose=False, clock=time.time):
+                 envelope="compact", introspect_v2=True, verbose=False, clock=time.time, rate=0):
         self.seed = seed
+        self.rate = float(rate)
+        if not self.rate >= 0:
+            raise ValueError("rate must be a number of events per second, 0 or more")
+        self._live_thread = None
+        self._live_stop = threading.Event()
         self.clock = clock
         self.verbose = verbose
         self.envelope = envelope
@@ -406,9 +413,41 @@ class EventsApiSimulator:
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
                                         name="events-api-simulator", daemon=True)
         self._thread.start()
+        if self.rate > 0:
+            self._live_stop.clear()
+            self._live_thread = threading.Thread(target=self._produce_live, name="events-api-simulator-live",
+                                                 daemon=True)
+            self._live_thread.start()
         return self
 
+    LIVE_TICK = 0.05
+    LIVE_MAX_CATCH_UP = 2.0  # seconds
+
+    def _produce_live(self):
+        """Add `rate` events per second, paced on the monotonic clock so a late
+        tick catches up; a longer gap (a suspended host) is skipped rather than
+        replayed as one burst."""
+        produced, turn = 0, 0
+        started = time.monotonic()
+        while not self._live_stop.wait(self.LIVE_TICK):
+            target = int((time.monotonic() - started) * self.rate)
+            produced = max(produced, target - int(self.rate * self.LIVE_MAX_CATCH_UP))
+            due = target - produced
+            if due <= 0:
+                continue
+            now = self.clock()
+            with self._lock:
+                for n in range(due):  # stamped across the last tick, oldest first
+                    at = now - self.LIVE_TICK * (due - 1 - n) / due
+                    self.append(STREAMS[turn % len(STREAMS)], 1, at=at)
+                    turn += 1
+            produced = target
+
     def stop(self):
+        if self._live_thread is not None:
+            self._live_stop.set()
+            self._live_thread.join(5)
+            self._live_thread = None
         if self._server is not None:
             self._server.shutdown()
             self._server.close_connections()
@@ -861,16 +900,32 @@ def dump_items(sim, path):
     return path
 
 
+def _events_per_second(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 100000:
+        raise argparse.ArgumentTypeError("expected events per second, a number from 0 to 100000, not %r" % text)
+    return value
+
+
 def build_parser():
     """The command line of main() (also read by tests that check a command line offline)."""
     parser = argparse.ArgumentParser(
-        description="1Password Events API simulator on 127.0.0.1 (try the add-on without 1Password).")
+        description="1Password Events API simulator on 127.0.0.1 (try the add-on without 1Password). "
+                    "Standard library only; --tls needs the openssl command.",
+        epilog="example: python3 tests/simulator/server.py --port 8443 --rate 20 --token-file /tmp/op-token "
+               "(see tests/simulator/README.md)")
     parser.add_argument("--port", type=int, default=8443, help="TCP port on 127.0.0.1 (0: any free port)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the generated data (same seed, same events)")
     for name in STREAMS:
-        parser.add_argument("--" + name, type=int, default=1000, metavar="N", help="backlog of %s" % name)
+        parser.add_argument("--" + name, type=int, default=1000, metavar="N", help="backlog of %s (default 1000)" % name)
     parser.add_argument("--span-days", type=float, default=7.0, help="the backlog covers this many days up to now")
     parser.add_argument("--late-fraction", type=float, default=0.01, help="share of events that arrive late")
+    parser.add_argument("--rate", type=_events_per_second, default=0.0, metavar="R",
+                        help="keep producing new events, stamped now: R per second in total, the three streams "
+                             "taking turns (e.g. 20; default 0: the backlog only)")
     parser.add_argument("--features", default=",".join(ALL_FEATURES), help="features of the printed token")
     parser.add_argument("--rate-limits", choices=("off", "on"), default="off",
                         help="on: 600 requests/min and 30,000/h per account, answered with 429 + Retry-After")
@@ -883,7 +938,8 @@ def build_parser():
     parser.add_argument("--dump-items", metavar="FILE",
                         help="write every served item (exact text, per stream, in log order) to this JSON file "
                              "once the server is up, for tests that compare what a client stored")
-    parser.add_argument("--envelope", choices=("compact", "spaced", "items_first"), default="compact")
+    parser.add_argument("--envelope", choices=("compact", "spaced", "items_first"), default="compact",
+                        help="layout of the response object (all legal JSON)")
     parser.add_argument("--verbose", "-v", action="store_true", help="log every request to stderr")
     return parser
 
@@ -895,7 +951,8 @@ def main(argv=None):
         seed=args.seed, signinattempts=args.signinattempts, itemusages=args.itemusages,
         auditevents=args.auditevents, span_seconds=int(args.span_days * 86400), late_fraction=args.late_fraction,
         tls=args.tls, cert_dir=args.cert_dir, port=args.port, rate_limits=args.rate_limits == "on",
-        features=[f for f in args.features.split(",") if f], envelope=args.envelope, verbose=args.verbose)
+        features=[f for f in args.features.split(",") if f], envelope=args.envelope, verbose=args.verbose,
+        rate=args.rate)
     for spec in args.fault:
         fault = parse_fault_spec(spec)
         sim.faults.append(fault)
@@ -909,6 +966,8 @@ def main(argv=None):
     print("Events API simulator listening on %s (seed %d, %s events, ready in %.1fs)" % (
         sim.url, args.seed, ", ".join("%s %d" % (n, len(sim._data[n].texts)) for n in STREAMS),
         time.time() - started))
+    if args.rate:
+        print("New events: %g per second, the streams taking turns" % args.rate)
     if args.tls:
         print("TLS certificate (use as --ca-bundle): %s" % sim.cert_file)
     print("Token (a fake, unsigned JWT this simulator accepts):")
