@@ -29,6 +29,8 @@ def _wait_for_output(proc, path, timeout=60):
 def _check_state_files(sim, state_dir):
     """Every checkpoint file is a whole JSON state with a cursor the API issued."""
     temporary = 0
+    if not os.path.isdir(state_dir):  # killed before the CLI made its state directory
+        return temporary
     for name in os.listdir(state_dir):
         path = os.path.join(state_dir, name)
         if name.startswith(".tmp-"):
