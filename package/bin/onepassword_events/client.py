@@ -505,12 +505,22 @@ class EventsApiClient:
             return [f for f in features if isinstance(f, str)]
         return self.introspect()["features"]
 
-    def fetch_page(self, path, body):
-        """POST one cursor request; returns an envelope.Page."""
-        return self._call("POST", path, json.dumps(body, separators=(",", ":")).encode("ascii"), parse=True)
+    def fetch_page(self, path, body, received=None):
+        """POST one cursor request; returns an envelope.Page.
+
+        received: the body of an answer to this very request, already read by
+        fetch_text (a read-ahead); it is parsed as the first attempt, and sent
+        again, with the usual retries, only if it is not a valid page.
+        """
+        return self._call("POST", path, _payload(body), parse=True, received=received)
+
+    def fetch_text(self, path, body):
+        """POST one cursor request; returns the answer's text, unparsed (retrying
+        like fetch_page for everything but a malformed page)."""
+        return self._call("POST", path, _payload(body))
 
     # -- internals ------------------------------------------------------------
-    def _call(self, method, path, payload, parse=False):
+    def _call(self, method, path, payload, parse=False, received=None):
         started = time.monotonic()
         budget_end = started + self.retry.budget
         attempt = 0
@@ -520,7 +530,10 @@ class EventsApiClient:
             # each attempt gets its full time unless the retry budget ends sooner
             seconds = min(self.attempt_timeout, max(budget_end - now, 1.0))
             try:
-                text = self._exchange(method, path, payload, now + seconds)
+                if received is not None:
+                    text, received = received, None
+                else:
+                    text = self._exchange(method, path, payload, now + seconds)
                 if not parse:
                     return text
                 try:
@@ -727,6 +740,10 @@ class EventsApiClient:
 
 def _never():
     return False
+
+
+def _payload(body):
+    return json.dumps(body, separators=(",", ":")).encode("ascii")
 
 
 def _short_text(value, limit=64):
