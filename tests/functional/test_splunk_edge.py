@@ -250,13 +250,18 @@ def test_kvstore_checkpoint_store_round_trip(splunkd):
 
     state = {"version": 1, "account": "acme", "host": "events.1password.com", "cursor": "aGVsbG8=",
              "newest_second": 1767225600, "recent_since": 1767224700, "recent": [[1767225600, "U1"]]}
-    store.save(key, state)
+    store.save(key, json.dumps(state))
     record = splunkd.kv_records()[key]
-    assert record["_key"] == key and isinstance(record["state"], str) and json.loads(record["state"]) == state
+    # the add-on hands solnlib its state as JSON text, which solnlib stores as a JSON string
+    assert record["_key"] == key and isinstance(record["state"], str)
+    assert json.loads(json.loads(record["state"])) == state
     assert set(record) == {"_key", "state", "_user"}
     assert store.get(key) == state
+    # a state saved by an earlier version (the object itself) still reads
+    splunkd.kv_put(key, {"state": json.dumps(state)})
+    assert store.get(key) == state
 
-    store.save(key, dict(state, cursor="bmV4dA=="))
+    store.save(key, json.dumps(dict(state, cursor="bmV4dA==")))
     assert store.get(key)["cursor"] == "bmV4dA==" and list(splunkd.kv_records()) == [key]
 
     store.delete(key)
@@ -271,7 +276,7 @@ def test_kvstore_starting_up_is_retried(splunkd):
 
     splunkd.fail_kvstore(times=1, status=503)
     store = edge.checkpoint_store(splunkd.session_key)
-    store.save("a.signinattempts", {"cursor": "c"})
+    store.save("a.signinattempts", json.dumps({"cursor": "c"}))
     assert splunkd.kv_states() == {"a.signinattempts": {"cursor": "c"}}
     kv = [r.status for r in splunkd.requests if r.kind.startswith("kvstore")]
     assert kv[0] == 503 and 503 not in kv[1:]
@@ -310,7 +315,7 @@ def test_the_fake_runs_as_its_own_process(tmp_path):
             with activate_splunk_home(ready["splunk_home"]):
                 assert edge.read_account(ready["session_key"], "acme")["token"] == token
                 assert edge.read_log_level(ready["session_key"], _logger()) == "DEBUG"
-                edge.checkpoint_store(ready["session_key"]).save("i.auditevents", {"cursor": "x"})
+                edge.checkpoint_store(ready["session_key"]).save("i.auditevents", json.dumps({"cursor": "x"}))
         finally:
             server.send_signal(signal.SIGTERM)
             _, err = server.communicate(timeout=20)
@@ -318,7 +323,7 @@ def test_the_fake_runs_as_its_own_process(tmp_path):
         with open(dump, encoding="utf-8") as handle:
             dumped = json.load(handle)
         record = dumped["kvstore"]["%s/%s" % (ADDON, CHECKPOINT_COLLECTION)]["i.auditevents"]
-        assert json.loads(record["state"]) == {"cursor": "x"}
+        assert json.loads(json.loads(record["state"])) == {"cursor": "x"}  # the state's JSON text, as a JSON string
         assert any(r["kind"] == "passwords" for r in dumped["requests"])
     finally:
         shutil.rmtree(secrets_dir, ignore_errors=True)

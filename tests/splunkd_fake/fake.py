@@ -656,8 +656,10 @@ class FakeSplunkd:
             return copy.deepcopy(found["records"]) if found else {}
 
     def kv_states(self, collection=CHECKPOINT_COLLECTION, app=None):
-        """{_key: json.loads(record['state'])}: the checkpoints as solnlib wrote them."""
-        return {k: json.loads(r["state"]) for k, r in self.kv_records(collection, app).items()}
+        """{_key: json.loads(record['state'])}: the checkpoints as solnlib wrote them,
+        decoded once more where the add-on handed solnlib its state as JSON text."""
+        states = {k: json.loads(r["state"]) for k, r in self.kv_records(collection, app).items()}
+        return {k: json.loads(v) if isinstance(v, str) else v for k, v in states.items()}
 
     def kv_put(self, key, record, collection=CHECKPOINT_COLLECTION, app=None):
         self.create_collection(collection, app=app)

@@ -250,5 +250,5 @@ def test_page_size_outside_1_to_1000_is_refused(api):
 def test_file_store_removes_temporaries_a_killed_process_left(tmp_path):
     (tmp_path / ".tmp-abc.json").write_text('{"cursor": "half')
     store = FileCheckpointStore(str(tmp_path))
-    store.save("in.signinattempts", {"cursor": "c"})
+    store.save("in.signinattempts", json.dumps({"cursor": "c"}))
     assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", "in.signinattempts.json"]

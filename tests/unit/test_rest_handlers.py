@@ -4,6 +4,7 @@ splunkd itself is faked (tests/fakes/splunk): only its base class and the
 write that follows a successful validation.
 """
 
+import json
 import pytest
 import requests
 import responses
@@ -108,8 +109,8 @@ def test_the_proxy_tab_is_used_for_the_check(handler, monkeypatch):
 def test_removing_an_input_deletes_each_of_its_checkpoints(tmp_path, monkeypatch):
     store = FileCheckpointStore(str(tmp_path))
     for name in ("signinattempts", "itemusages", "auditevents"):
-        store.save(checkpoint_key("acme_in", name), {"cursor": "c"})
-    store.save(checkpoint_key("other_in", "signinattempts"), {"cursor": "c"})
+        store.save(checkpoint_key("acme_in", name), json.dumps({"cursor": "c"}))
+    store.save(checkpoint_key("other_in", "signinattempts"), json.dumps({"cursor": "c"}))
     input_rh.delete_checkpoints("session", "acme_in", store=store)
     assert [p.name for p in tmp_path.glob("*.json")] == ["other_in.signinattempts.json"]
 

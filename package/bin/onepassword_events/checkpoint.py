@@ -3,7 +3,8 @@
 A state is a small JSON object: the cursor to continue from, the newest event
 time written and the UUIDs written at that second (to recover from an expired
 cursor without gap or duplicate), plus the account and host the cursor belongs
-to. It never holds the token.
+to. It never holds the token. Stores take it as JSON text (the collector
+encodes it, reusing what it encoded before) and give it back decoded.
 """
 
 import json
@@ -96,13 +97,12 @@ class FileCheckpointStore:
                 f"checkpoint file {path} is unreadable ({exc}); delete it to start again from the start time"
             ) from None
 
-    def save(self, key, state):
+    def save(self, key, state_json):
         path = self._path(key)
         fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                # dumps, not dump: json.dump streams through the pure-Python encoder
-                handle.write(json.dumps(state, separators=(",", ":")))
+                handle.write(state_json)
             os.replace(tmp, path)
         except BaseException:
             try:
@@ -145,10 +145,18 @@ class KVStoreCheckpointStore:
         self._kv = self._kv_call("open", lambda: _kv_checkpointer(collection, session_key, app))
 
     def get(self, key):
-        return self._kv_call("read", lambda: self._kv.get(key))
+        state = self._kv_call("read", lambda: self._kv.get(key))
+        if isinstance(state, str):  # saved as JSON text; older versions saved the object itself
+            try:
+                state = json.loads(state)
+            except ValueError:
+                raise CheckpointError(f"the checkpoint {key} in {self._collection} is not valid JSON; "
+                                      "delete the input's checkpoints (recreate the input) to start again") from None
+        return state
 
-    def save(self, key, state):
-        self._kv_call("write", lambda: self._kv.update(key, state))
+    def save(self, key, state_json):
+        # solnlib stores json.dumps(value): the text is kept as a JSON string
+        self._kv_call("write", lambda: self._kv.update(key, state_json))
 
     def delete(self, key):
         self._kv_call("delete from", lambda: self._kv.delete(key))
@@ -183,8 +191,8 @@ class MemoryCheckpointStore:
         state = self.states.get(key)
         return json.loads(state) if state is not None else None
 
-    def save(self, key, state):
-        self.states[key] = json.dumps(state)
+    def save(self, key, state_json):
+        self.states[key] = state_json
 
     def delete(self, key):
         self.states.pop(key, None)

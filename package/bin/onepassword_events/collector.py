@@ -16,6 +16,7 @@ the others, and nothing in an item (a uuid that is not a string, a timestamp
 in the year 9999) can poison the checkpoint or the recovery point.
 """
 
+import json
 import time
 from collections import deque
 
@@ -62,13 +63,15 @@ class StreamRun:
         cursor = state.get("cursor")
         self.cursor = cursor if isinstance(cursor, str) and cursor else None
         self.newest_second = _second_or_none(state.get("newest_second"), latest)
-        # per written page [its newest second, its UUIDs], back to `recent_since`, for recovery
+        # per written page [its newest second, its UUIDs, both as JSON], back to
+        # `recent_since`, for recovery; the JSON is made once per page, not at every save
         self.recent = deque(
-            [entry[0], [uuid for uuid in entry[1] if _is_uuid(uuid)]] for entry in state.get("recent") or ()
+            _recent_entry(entry[0], [uuid for uuid in entry[1] if _is_uuid(uuid)])
+            for entry in state.get("recent") or ()
             if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], list)
             and _second_or_none(entry[0], latest) is not None
         )
-        self.recent_count = sum(len(uuids) for _, uuids in self.recent)
+        self.recent_count = sum(len(uuids) for _, uuids, _ in self.recent)
         self.recent_since = _second_or_none(state.get("recent_since"), latest)
         self.reset_from = None
         self.skip_uuids = frozenset()
@@ -102,6 +105,10 @@ def _second_or_none(value, latest):
 
 def _is_uuid(value):
     return type(value) is str and 0 < len(value) <= MAX_UUID_CHARS
+
+
+def _recent_entry(second, uuids):
+    return [second, uuids, json.dumps([second, uuids], separators=(",", ":"))]
 
 
 def clamp_start_time(start, now=None, logger=None):
@@ -249,7 +256,7 @@ class Collector:
         self.sink.write_page(run.stream, events)
         run.events += len(events)
         run.pages += 1
-        self.store.save(run.key, self._state(run, page.cursor))
+        self.store.save(run.key, self._state_json(run, page.cursor))
         run.cursor = page.cursor
         return done
 
@@ -278,7 +285,7 @@ class Collector:
         if run.newest_second is not None:
             since = run.recent_since if run.recent_since is not None else run.newest_second
             run.reset_from = min(since, run.newest_second)
-            run.skip_uuids = frozenset(uuid for _, uuids in run.recent for uuid in uuids)
+            run.skip_uuids = frozenset(uuid for _, uuids, _ in run.recent for uuid in uuids)
         self._log(
             "warning",
             "event=cursor_reset stream=%s reason=%r reset_from=%s skipping_uuids=%d",
@@ -333,7 +340,7 @@ class Collector:
         if page_newest >= 0:
             if run.newest_second is None or page_newest > run.newest_second:
                 run.newest_second = page_newest
-            run.recent.append([page_newest, written])
+            run.recent.append(_recent_entry(page_newest, written))
             run.recent_count += len(written)
             self._forget_old(run)
         return events
@@ -349,13 +356,17 @@ class Collector:
             run.recent_count -= len(recent.popleft()[1])
         while run.recent_count > RECOVERY_MAX_UUIDS and len(recent) > 1:
             # a burst: the window now starts after the newest second of the page forgotten
-            page_newest, uuids = recent.popleft()
+            page_newest, uuids, _ = recent.popleft()
             run.recent_count -= len(uuids)
             since = max(since, page_newest + 1)
         run.recent_since = since
 
-    def _state(self, run, cursor):
-        return {
+    def _state_json(self, run, cursor):
+        """The stream's state as JSON text: the small fields encoded now, the
+        recovery window from each page's JSON made when the page was written
+        (at page size 100 the window holds 20 pages: encoding them again at
+        every save cost more than the request itself)."""
+        head = json.dumps({
             "version": STATE_VERSION,
             "account": self.account_name,
             "host": self.client.host,
@@ -363,9 +374,9 @@ class Collector:
             "newest_second": run.newest_second,
             "newest_time": None if run.newest_second is None else timeparse.format_rfc3339(run.newest_second),
             "recent_since": run.recent_since,
-            "recent": list(run.recent),
             "saved_at": int(time.time()),
-        }
+        }, separators=(",", ":"))
+        return head[:-1] + ',"recent":[' + ",".join(entry[2] for entry in run.recent) + "]}"
 
     def _log(self, level, msg, *args):
         if self.logger is not None:
