@@ -298,6 +298,7 @@ def test_a_gzip_bomb_is_refused_without_inflating_it(cli):
     peak_mb = int(result.stdout.decode().split()[-1]) / 1024
     err = result.stderr.decode()
     cli.scanner.add("cli stderr", err)
+    print("gzip bomb (512 MB inflated from %d KB): peak RSS of the CLI %.0f MB" % (len(bomb) // 1024, peak_mb))
     assert "[malformed_response]" in err and "larger than 64 MB" in err
     assert peak_mb < 200, peak_mb
 
