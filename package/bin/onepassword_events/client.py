@@ -229,7 +229,7 @@ def _causes(exc):
     return seen
 
 
-PLAIN_HTTP_REASON = "the server did not answer in TLS (is it a plain-http server behind an https:// URL?)"
+PLAIN_HTTP_REASON = "the answer to the TLS handshake was not TLS"
 CLOSED_REASON = "the connection closed before the whole answer arrived"
 _TRANSPORT_REASONS = (
     (("wrong version number", "record layer failure", "packet length too long", "http_request",
