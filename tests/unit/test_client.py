@@ -267,3 +267,20 @@ def test_a_host_that_refuses_connections_is_retried_briefly_and_said_so():
 def test_a_proxy_url_requests_cannot_use_is_refused_up_front(proxy):
     with pytest.raises(ConfigurationError, match="proxy URL"):
         EventsApiClient(BASE, TOKEN, proxy_url=proxy)
+
+
+@responses.activate
+def test_a_gzip_page_is_decompressed_here():
+    import gzip
+
+    responses.add(responses.POST, URL, body=gzip.compress(GOOD_PAGE.encode()), headers={"Content-Encoding": "gzip"})
+    page = client().fetch_page("/api/v2/signinattempts", {"cursor": "x"})
+    assert page.cursor == "next" and [obj["uuid"] for _, obj in page.items] == ["U1"]
+    assert responses.calls[0].request.headers["Accept-Encoding"] == "gzip"
+
+
+@responses.activate
+def test_a_body_in_an_encoding_not_asked_for_is_malformed():
+    responses.add(responses.POST, URL, body=b"\x00\x01", headers={"Content-Encoding": "br"})
+    with pytest.raises(MalformedResponseError, match="content encoding that was not asked for"):
+        client(retry=RetryPolicy(max_attempts=1)).fetch_page("/api/v2/signinattempts", {})

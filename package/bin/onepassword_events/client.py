@@ -669,14 +669,17 @@ class EventsApiClient:
             if not data:
                 break
             received += len(data)
-            if decoder is not None:
-                data = decoder.decompress(data, self.max_body_bytes - size + 1)
-                if decoder.unconsumed_tail:
-                    raise self._too_large()
-            size += len(data)
-            if size > self.max_body_bytes or received > self.max_body_bytes:
+            if received > self.max_body_bytes:
                 raise self._too_large()
-            chunks.append(data)
+            if decoder is None:
+                pieces = (data,)
+            else:
+                pieces = _inflate(decoder, data)
+            for piece in pieces:
+                size += len(piece)
+                if size > self.max_body_bytes:
+                    raise self._too_large()
+                chunks.append(piece)
         if decoder is not None and not decoder.eof:
             raise MalformedResponseError(f"the compressed answer of {self.host} was cut short")
         if declared.isdigit() and received < int(declared):
@@ -740,6 +743,18 @@ class EventsApiClient:
 
 def _never():
     return False
+
+
+def _inflate(decoder, data, step=READ_CHUNK):
+    """Decompressed pieces of `data`, at most `step` bytes each: a gzip bomb's
+    output is counted (and refused) a megabyte at a time, never made whole."""
+    while data:
+        piece = decoder.decompress(data, step)
+        data = decoder.unconsumed_tail
+        if piece:
+            yield piece
+        elif data:  # no output although input remains: cannot happen with a sane zlib; do not spin
+            return
 
 
 def _payload(body):
