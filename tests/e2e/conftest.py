@@ -14,6 +14,7 @@ tests/e2e_helpers).
 
 import json
 import os
+import secrets
 import time
 from dataclasses import dataclass
 
@@ -153,6 +154,24 @@ def account_form(token, ca_bundle=SIMULATOR_CA_BUNDLE):
     """What the Accounts tab posts for an account on the simulator (region Custom URL)."""
     return {"region": "custom", "custom_url": SIMULATOR_URL, "token": token, "verify_tls": "1",
             "ca_bundle": ca_bundle}
+
+
+@pytest.fixture(scope="module")
+def users(splunk, e2e_settings, names):
+    """Splunk users made for one test module (a client logged in as each), deleted at its end."""
+    made = {}
+
+    def make(suffix, role):
+        name = "e2e_%s_%s" % (names.run, suffix)
+        password = "E2e-" + secrets.token_urlsafe(16)
+        splunk.request("POST", "/services/authentication/users",
+                       data={"name": name, "password": password, "roles": role})
+        made[name] = SplunkClient(e2e_settings.mgmt_url, name, password, app=ADDON)
+        return made[name]
+
+    yield make
+    for name in made:
+        splunk.request("DELETE", "/services/authentication/users/" + name, expect=None)
 
 
 @pytest.fixture(scope="session")

@@ -7,14 +7,12 @@ configs/conf-ta_1password_events_review (create, edit, delete) is refused by spl
 default.meta lets only admins write that file; a user without the capability is refused by
 the tab and the attempt is logged."""
 
-import secrets
 import time
 
 import pytest
 
 from .conftest import REVIEW_ENDPOINT
-from .settings import ADDON
-from .splunk_client import SplunkClient, error_text, wait_for
+from .splunk_client import error_text, wait_for
 
 CONF = "configs/conf-ta_1password_events_review"
 CHANGE_LOG = "index=_internal source=*ta_1password_events_review_changes.log*"
@@ -25,24 +23,6 @@ def _fields(findings="Recorded by tests/e2e as a reviewer."):
     return {"quarter": "%d-Q%d" % (now.tm_year, (now.tm_mon - 1) // 3 + 1), "reviewer": "E2E Reviewer",
             "review_date": time.strftime("%Y-%m-%d", now), "scope": "1Password accounts of the e2e stack",
             "outcome": "no_exceptions", "findings": findings}
-
-
-@pytest.fixture(scope="module")
-def users(splunk, e2e_settings, names):
-    """Splunk users made for this module (a client logged in as each), deleted at its end."""
-    made = {}
-
-    def make(suffix, role):
-        name = "e2e_%s_%s" % (names.run, suffix)
-        password = "E2e-" + secrets.token_urlsafe(16)
-        splunk.request("POST", "/services/authentication/users",
-                       data={"name": name, "password": password, "roles": role})
-        made[name] = SplunkClient(e2e_settings.mgmt_url, name, password, app=ADDON)
-        return made[name]
-
-    yield make
-    for name in made:
-        splunk.request("DELETE", "/services/authentication/users/" + name, expect=None)
 
 
 @pytest.fixture(scope="module")
