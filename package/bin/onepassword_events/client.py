@@ -37,7 +37,7 @@ from urllib3.exceptions import InsecureRequestWarning
 from urllib3.util import parse_url
 
 from . import USER_AGENT
-from .envelope import MAX_ITEMS, EnvelopeError, parse_page
+from .envelope import EnvelopeError, parse_page
 from .regions import token_claims
 from .errors import (
     AuthError,
@@ -698,7 +698,7 @@ class EventsApiClient:
         detail = self._sanitize(message) if message else None
         if status == 401:
             raise AuthError(
-                f"the token is invalid, expired or revoked (HTTP 401); "
+                "the token is invalid, expired or revoked (HTTP 401); "
                 "issue a new Events Reporting token in 1Password and update the account",
                 status, detail,
             )
