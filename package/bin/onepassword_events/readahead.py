@@ -73,10 +73,8 @@ class ReadAhead:
         """Stop the worker; a request still in flight (the run ended early) is cut."""
         with self._state:
             self._closed = True
-            busy = self._answer is None and self._body is None
             self._state.notify_all()
-        if busy:
-            self._client.abort()
+        self._client.abort()  # nothing to cut when no request is in flight
         self._worker.join(CLOSE_GRACE)
         self._client.close()
 
