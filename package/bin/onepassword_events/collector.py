@@ -55,11 +55,11 @@ MAX_PAGES_PER_RUN = 10_000
 class StreamRun:
     """What happened to one stream in one run."""
 
-    def __init__(self, stream, key, state, now=None):
+    def __init__(self, stream, key, state):
         self.stream = stream
         self.key = key
         state = state if isinstance(state, dict) else {}
-        latest = int(time.time() if now is None else now) + MAX_CLOCK_SKEW
+        latest = int(time.time()) + MAX_CLOCK_SKEW
         cursor = state.get("cursor")
         self.cursor = cursor if isinstance(cursor, str) and cursor else None
         self.newest_second = _second_or_none(state.get("newest_second"), latest)
@@ -85,7 +85,6 @@ class StreamRun:
         self.fetcher = None
         self.requested = False  # the fetcher holds the request for the next page
         self.last_page = None  # (count, first item, last item) of the previous page
-        self.future_events = 0
 
     def stop(self, status, error=None):
         self.status = status
@@ -312,7 +311,7 @@ class Collector:
                 untimed += 1
                 continue
             uuid = item.get("uuid")
-            if type(uuid) is not str or len(uuid) > MAX_UUID_CHARS:
+            if not _is_uuid(uuid):
                 uuid = None  # cannot be recognised again, nor kept in a checkpoint
             elif skip and uuid in skip:
                 run.duplicates_skipped += 1
@@ -332,7 +331,6 @@ class Collector:
             if uuid:
                 remember(uuid)
         if untimed or future:
-            run.future_events += future
             self._log("warning", "event=odd_events stream=%s without_time=%d later_than_now=%d reason=%r",
                       run.stream.name, untimed, future,
                       "written as they are; events without a usable time get the time they are indexed, "
