@@ -426,11 +426,8 @@ class EventsApiClient:
         session.trust_env = False
         session.verify = (ca_bundle or True) if verify_tls else False
         if not verify_tls:
-            # said once here, not by urllib3 on every request
+            # said once by the caller that chose it (runner.build_client), not by urllib3 per request
             warnings.filterwarnings("ignore", category=InsecureRequestWarning)
-            if logger is not None and stats is None:
-                logger.warning("event=tls_verification_off host=%s reason=%r", self.host,
-                               "the server's certificate is not checked: anyone on the path can read the token")
         adapter = _TrackedAdapter(self._tracker)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
@@ -558,8 +555,10 @@ class EventsApiClient:
                     delay = retry_after + random.uniform(0, 0.5)
                 else:
                     delay = self.retry.delay(attempt - 1, exc)
-                attempts = UNREACHABLE_ATTEMPTS if exc.unreachable else self.retry.max_attempts
-                if attempt >= min(attempts, self.retry.max_attempts) or waited + delay > self.retry.budget:
+                attempts = self.retry.max_attempts
+                if exc.unreachable:
+                    attempts = min(attempts, UNREACHABLE_ATTEMPTS)
+                if attempt >= attempts or waited + delay > self.retry.budget:
                     exc.message = f"{exc.message} (gave up after {attempt} attempts in {waited:.0f}s)"
                     raise
                 if self._logger is not None:

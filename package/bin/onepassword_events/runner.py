@@ -70,9 +70,13 @@ def build_client(account, proxy_url=None, logger=None, **kwargs):
 
         if not os.path.isfile(ca_bundle):
             raise ConfigurationError(f"the CA bundle file {ca_bundle} does not exist or is not readable")
-    return EventsApiClient(
+    client = EventsApiClient(
         base_url, token, verify_tls=verify, ca_bundle=ca_bundle, proxy_url=proxy_url, logger=logger, **kwargs
     )
+    if not verify and logger is not None:
+        logger.warning("event=tls_verification_off host=%s reason=%r", client.host,
+                       "the server's certificate is not checked: anyone on the path can read the token")
+    return client
 
 
 def choose_streams(requested, features):
