@@ -278,7 +278,7 @@ def window_seconds(spec, now=None):
     now = BASE_NOW if now is None else now
     if "dispatch.index_earliest" in spec:
         return now - replay.relative_time(now, spec["dispatch.index_earliest"])
-    return new_slice_seconds(spec["search"]) or new_events_seconds(spec["search"])
+    return new_events_seconds(spec["search"])
 
 
 def cron_max_gap(cron, days=7):
