@@ -162,6 +162,9 @@ def test_prune_rewrites_its_collection_once_a_day(name):
     search = spec["search"].strip()
     assert search.startswith("| inputlookup %s" % lookup) and search.endswith("| outputlookup %s" % lookup)
     assert re.search(r"\|\s*where\s", search), "it keeps only the records inside the horizon"
+    key_field = re.search(r"key_field=(\w+) ", baseline["search"]).group(1)
+    assert re.search(r"\|\s*eval _key=%s\s" % key_field, search), (
+        "the rewritten records keep the key the baseline upserts by, or its next fold would add duplicates")
     from croniter import croniter
 
     itr = croniter(spec["cron_schedule"], lib.BASE_NOW)
