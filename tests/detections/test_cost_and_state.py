@@ -75,3 +75,15 @@ def test_baseline_collections_and_lookups_are_not_readable_by_everyone():
             readers = _readers(meta[stanza]["access"])
             assert "*" not in readers and readers <= DETECTION_ROLES, (stanza, readers)
             assert "admin" in readers and "sc_admin" in readers
+
+
+def test_the_input_writes_where_the_index_macro_reads():
+    """Out of the box the rules find the events: the input's default index is the index the
+    1password_index macro searches."""
+    import json
+
+    config = json.load(open(os.path.join(lib.ROOT, "globalConfig.json"), encoding="utf-8"))
+    inputs = [entity for service in config["pages"]["inputs"]["services"] for entity in service["entity"]
+              if entity["field"] == "index"]
+    assert inputs and all(entity["defaultValue"] == "main" for entity in inputs)
+    assert lib.macros()["1password_index"]["definition"] == "index=%s" % inputs[0]["defaultValue"]
