@@ -24,6 +24,7 @@ for path in (KNOWLEDGE, SCENARIOS):
 RULE_SUFFIX = " - Rule"
 REPORT_SUFFIX = " - Report"
 BASELINE_SUFFIX = " - Baseline"
+PRUNE_SUFFIX = " - Prune"
 NAME_PREFIX = "1Password - "
 
 
@@ -50,6 +51,10 @@ def rules():
 
 def baselines():
     return {name: spec for name, spec in savedsearches().items() if name.endswith(BASELINE_SUFFIX)}
+
+
+def prunes():
+    return {name: spec for name, spec in savedsearches().items() if name.endswith(PRUNE_SUFFIX)}
 
 
 def reports():
@@ -253,10 +258,33 @@ def manifest():
     return replay.load_manifest()
 
 
-def tile_seconds(search):
-    """The <interval> of the rule's `onepassword_new_events(<interval>)` (None when absent)."""
+def new_slice_seconds(search):
+    """The window of a rule whose subsearch selects the new events (`onepassword_new_slice(<s>)`)."""
+    match = re.search(r"`onepassword_new_slice\((\d+)\)`", search)
+    return int(match.group(1)) if match else None
+
+
+def new_events_seconds(search):
+    """The <window> of the rule's `onepassword_new_events(<window>)` marker (None when absent)."""
     match = re.search(r"`onepassword_new_events\((\d+)\)`", search)
     return int(match.group(1)) if match else None
+
+
+def window_seconds(spec, now=None):
+    """How far back in index time a saved search selects the events it judges: its
+    dispatch.index_earliest, or the window of its new-event subsearch and marker."""
+    import replay
+
+    now = BASE_NOW if now is None else now
+    if "dispatch.index_earliest" in spec:
+        return now - replay.relative_time(now, spec["dispatch.index_earliest"])
+    return new_events_seconds(spec["search"])
+
+
+def cron_max_gap(cron, days=7):
+    """The longest time between two consecutive runs of the cron over a week."""
+    ticks = cron_ticks(cron, BASE_NOW, BASE_NOW + days * 86400)
+    return max(after - before for before, after in zip(ticks, ticks[1:]))
 
 
 def cron_ticks(cron, start, end):

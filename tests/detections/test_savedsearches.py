@@ -1,9 +1,10 @@
-"""savedsearches.conf: every rule ships disabled, judges each indexed event in exactly one run
-(its "new" slices tile the timeline with the cron), reaches back at most 24 hours, throttles
-on the incident for at least as long as it looks back, has no e-mail, is a plain alert with
-Enterprise Security correlation-search metadata (MITRE, notable, risk); the baselines fold
-each indexed hour in once and ship enabled; every report follows the same scheduling rules.
-AppInspect's own saved-search checks are mirrored here."""
+"""savedsearches.conf: every rule ships disabled, judges the events indexed in a window of at
+least twice its cron period plus the ingestion lag (a skipped or late run is covered by the
+next), reaches back far enough in _time to judge a backfill, throttles on a key that names the
+incident (never a clock bucket) for at least its window, has no e-mail, is a plain alert with
+Enterprise Security correlation-search metadata (MITRE, notable, risk); the baselines upsert
+the records their new events touch and ship enabled; every report follows the same
+scheduling rules. AppInspect's own saved-search checks are mirrored here."""
 
 import json
 import os
@@ -17,7 +18,10 @@ import replay
 RULES = lib.rules()
 REPORTS = lib.reports()
 BASELINES = lib.baselines()
+PRUNES = lib.prunes()
 DAY = 86400
+LAG = 300  # expected ingestion lag and scheduler delay (docs/detections.md, "Scheduling")
+BACKFILL_REACH = 7 * DAY  # how old (by _time) an event may be when it is indexed and still be judged
 MITRE_ID = re.compile(r"^T\d{4}(\.\d{3})?$")
 RISK_OBJECT_TYPES = {"user", "system"}
 THREAT_OBJECT_TYPES = {
@@ -71,9 +75,11 @@ def test_conf_parses_without_repeated_stanzas_or_keys():
 def test_every_stanza_is_a_named_rule_baseline_or_report():
     for name in lib.savedsearches():
         assert name.startswith(lib.NAME_PREFIX), name
-        assert name.endswith((lib.RULE_SUFFIX, lib.REPORT_SUFFIX, lib.BASELINE_SUFFIX)), name
+        assert name.endswith((lib.RULE_SUFFIX, lib.REPORT_SUFFIX, lib.BASELINE_SUFFIX, lib.PRUNE_SUFFIX)), name
         assert len(name) <= 80, "%s: ES clones need room for a prefix (99 characters in all)" % name
     assert len(RULES) >= 30 and len(REPORTS) == 3 and len(BASELINES) == 4
+    assert {name[:-len(lib.PRUNE_SUFFIX)] for name in PRUNES} == {
+        name[:-len(lib.BASELINE_SUFFIX)] for name in BASELINES}, "one prune search per baseline"
 
 
 def test_rule_ids_are_unique_and_match_the_filter_macros():
@@ -85,20 +91,12 @@ def test_rule_ids_are_unique_and_match_the_filter_macros():
     assert filters == set(ids), "one filter macro per rule, no orphan: %s" % (filters ^ set(ids))
 
 
-def _assert_slices_tile(name, cron, slice_start, slice_end):
-    """Over two days of cron ticks, the slices [slice_start(tick), slice_end(tick)) of
-    consecutive runs neither overlap nor leave a gap: every indexed second is judged once."""
-    ticks = lib.cron_ticks(cron, lib.BASE_NOW, lib.BASE_NOW + 2 * DAY)
-    assert len(ticks) >= 48, (name, cron)
-    for before, after in zip(ticks, ticks[1:]):
-        assert slice_end(before) == slice_start(after), "%s: runs at %s and %s: slices %s-%s and %s-%s" % (
-            name, before, after, slice_start(before), slice_end(before), slice_start(after), slice_end(after))
-    for tick in ticks:
-        assert slice_end(tick) <= tick - 300, "%s: the slice ends 5 minutes in the past (indexing delay)" % name
-
-
 @pytest.mark.parametrize("name", sorted(RULES))
-def test_rule_schedule_judges_each_indexed_event_once_within_a_day(name):
+def test_rule_window_covers_a_missed_run_and_its_range_a_backfill(name):
+    """The window (index time) is at least twice the longest gap between two runs plus the
+    lag, so the run after a skipped, failed or delayed one still sees every event the
+    skipped one would have judged; the _time range reaches back far enough that events
+    backfilled after a collector outage are judged when they are indexed."""
     spec = RULES[name]
     assert spec["disabled"] == "1" and spec["enableSched"] == "1"
     assert lib.cron_runs_per_hour(spec["cron_schedule"]) <= 12, "AppInspect warns above 12 runs an hour"
@@ -108,41 +106,96 @@ def test_rule_schedule_judges_each_indexed_event_once_within_a_day(name):
     assert not CronExpression(spec["cron_schedule"]).is_high_occurring()
     earliest, latest = spec["dispatch.earliest_time"], spec["dispatch.latest_time"]
     assert "rt" not in earliest + latest, "no real-time searches"
-    assert spec["realtime_schedule"] == "0", "a delayed or skipped run is run later, not dropped with its slice"
-    for now in lib.NOWS:
-        assert replay.relative_time(now, earliest) >= now - DAY, "%s reaches back more than 24 hours" % name
-    if lib.rule_id(spec["search"]) == "collector_stream_silent":
-        assert lib.tile_seconds(spec["search"]) is None  # judges the lookup's silence, not new events
+    assert spec["realtime_schedule"] == "0", "a delayed or skipped run is run later, not dropped"
+    rule_id = lib.rule_id(spec["search"])
+    if rule_id == "collector_stream_silent":
+        assert lib.window_seconds(spec) is None  # judges the lookup's silence, not new events
         return
-    interval = lib.tile_seconds(spec["search"])
-    assert interval, "%s marks the events indexed since its previous run" % name
-    _assert_slices_tile(name, spec["cron_schedule"], lambda tick: replay.relative_time(tick, latest) - interval,
-                        lambda tick: replay.relative_time(tick, latest))
+    window = lib.window_seconds(spec)
+    assert window and window >= 2 * lib.cron_max_gap(spec["cron_schedule"]) + LAG, (name, window)
+    if lib.new_slice_seconds(spec["search"]):
+        # the subsearch selects at least the new events (more when a new event may join an
+        # older key: a use of a vault self-granted up to an hour before the window)
+        assert lib.new_slice_seconds(spec["search"]) >= window
+        assert "dispatch.index_earliest" not in spec, "the neighbourhood search reads events indexed before the window"
+    for now in lib.NOWS:
+        end = replay.relative_time(now, latest)
+        assert end >= now, "%s: an event indexed with a _time up to now is inside the range" % name
+        if rule_id in INTERNAL_RULES:
+            assert now - replay.relative_time(now, earliest) >= window  # log lines are indexed as they are written
+        else:
+            assert now - replay.relative_time(now, earliest) >= BACKFILL_REACH, name
 
 
 @pytest.mark.parametrize("name", sorted(BASELINES))
-def test_baseline_folds_each_indexed_hour_in_once_and_writes_its_lookup(name):
+def test_baseline_upserts_the_records_its_window_touches(name):
     spec = BASELINES[name]
     assert spec["disabled"] == "0" and spec["enableSched"] == "1", "baselines learn from install time on"
     assert "alert.track" not in spec and not any(k.startswith("action.") and spec[k] == "1" for k in spec)
     assert spec["realtime_schedule"] == "0"
-    for now in lib.NOWS:
-        assert replay.relative_time(now, spec["dispatch.earliest_time"]) >= now - DAY, name
-    outputs = re.findall(r"\|\s*outputlookup\s+(\w+)", spec["search"])
-    inputs = re.findall(r"inputlookup\s+append=true\s+(\w+)", spec["search"])
-    assert len(outputs) == 1 and inputs == outputs, "%s merges its new rows into its own lookup" % name
-    transforms = lib.transforms()[outputs[0]]
-    assert transforms["external_type"] == "kvstore" and "_key" in transforms["fields_list"]
-    if "dispatch.index_earliest" in spec:
-        _assert_slices_tile(name, spec["cron_schedule"],
-                            lambda tick: replay.relative_time(tick, spec["dispatch.index_earliest"]),
-                            lambda tick: replay.relative_time(tick, spec["dispatch.index_latest"]))
-    else:
-        assert spec["search"].lstrip().startswith("| tstats"), "only index summaries may skip the index-time slice"
+    search = spec["search"]
+    outputs = re.findall(r"\|\s*outputlookup\s+(.*)$", search, re.MULTILINE)
+    assert len(outputs) == 1, name
+    match = re.fullmatch(r"append=true key_field=(\w+) (\w+)", outputs[0].strip())
+    assert match, "%s: upsert (append=true key_field=...), never a rewrite: %s" % (name, outputs[0])
+    key_field, lookup = match.groups()
+    assert "inputlookup" not in search, "%s reads its stored records by key (lookup), not the whole collection" % name
+    transforms = lib.transforms()[lookup]
+    columns = [c.strip() for c in transforms["fields_list"].split(",")]
+    assert transforms["external_type"] == "kvstore" and key_field in columns
+    kept = re.findall(r"\|\s*fields\s+([^|\\]+)", search)[-1].split()
+    assert key_field in kept and set(kept) <= set(columns), (kept, columns)
+    assert re.search(r"\|\s*lookup\s+%s\s" % lookup, search), "%s merges with the stored record (idempotent fold)" % name
+    if search.lstrip().startswith("| tstats"):
+        return  # index summaries: the newest event per stream, folded with max()
+    window = lib.window_seconds(spec)
+    assert window >= 2 * lib.cron_max_gap(spec["cron_schedule"]) + LAG, "overlapping folds heal a missed one"
+    assert spec["dispatch.index_latest"] == "now"
+
+
+@pytest.mark.parametrize("name", sorted(PRUNES))
+def test_prune_rewrites_its_collection_once_a_day(name):
+    spec = PRUNES[name]
+    assert spec["disabled"] == "0" and spec["enableSched"] == "1"
+    baseline = BASELINES[name[:-len(lib.PRUNE_SUFFIX)] + lib.BASELINE_SUFFIX]
+    lookup = re.search(r"key_field=\w+ (\w+)", baseline["search"]).group(1)
+    search = spec["search"].strip()
+    assert search.startswith("| inputlookup %s" % lookup) and search.endswith("| outputlookup %s" % lookup)
+    assert re.search(r"\|\s*where\s", search), "it keeps only the records inside the horizon"
+    key_field = re.search(r"key_field=(\w+) ", baseline["search"]).group(1)
+    assert re.search(r"\|\s*eval _key=%s\s" % key_field, search), (
+        "the rewritten records keep the key the baseline upserts by, or its next fold would add duplicates")
+    from croniter import croniter
+
+    itr = croniter(spec["cron_schedule"], lib.BASE_NOW)
+    first = itr.get_next(float)
+    assert itr.get_next(float) - first == DAY, "daily"
+    minute = int(spec["cron_schedule"].split()[0])
+    folds = {int(BASELINES[b]["cron_schedule"].split()[0]) for b in BASELINES}
+    assert minute not in folds, "no fold runs while the collection is rewritten"
+
+
+def test_no_mvexpand_and_no_mvzip_anywhere():
+    """A million-row mvexpand truncates silently at its memory limit, and mvzip assumes two
+    multivalue lookup outputs stay aligned: neither is used by any search or macro."""
+    texts = [spec["search"] for spec in lib.savedsearches().values()]
+    texts += [spec["definition"] for spec in lib.macros().values()]
+    for text in texts:
+        assert not re.search(r"\bmvexpand\b|\bmvzip\s*\(", text), text[:120]
+
+
+def test_no_cron_minute_starts_more_than_four_searches():
+    """Crons are staggered: in any minute of a week at most 4 rules, baselines and prune
+    searches start (reports run monthly or quarterly at minute 5 of the day)."""
+    starts = {}
+    for spec in list(RULES.values()) + list(BASELINES.values()) + list(PRUNES.values()):
+        for tick in lib.cron_ticks(spec["cron_schedule"], lib.BASE_NOW, lib.BASE_NOW + 7 * DAY):
+            starts[tick] = starts.get(tick, 0) + 1
+    assert max(starts.values()) <= 4, sorted(starts.items(), key=lambda kv: -kv[1])[:3]
 
 
 def test_every_baseline_lookup_a_rule_reads_is_kept_by_a_baseline():
-    written = {re.search(r"outputlookup\s+(\w+)", spec["search"]).group(1) for spec in BASELINES.values()}
+    written = {re.search(r"outputlookup\s+(?:\w+=\S+\s+)*(\w+)", spec["search"]).group(1) for spec in BASELINES.values()}
     read = set()
     for spec in RULES.values():
         for _, lookup, _, _ in lib.lookup_refs(lib.expand_macros(spec["search"])):
@@ -161,9 +214,10 @@ def test_rule_is_a_throttled_alert_without_email(name):
     assert spec["alert.suppress"] == "1"
     fields = [f.strip() for f in spec["alert.suppress.fields"].split(",")]
     assert fields and all(f in _output_fields(spec["search"]) for f in fields), fields
+    window = lib.window_seconds(spec) or lib.cron_max_gap(spec["cron_schedule"])
     reach = lib.BASE_NOW - replay.relative_time(lib.BASE_NOW, spec["dispatch.earliest_time"])
-    assert _seconds(spec["alert.suppress.period"]) >= min(reach, DAY), (
-        "an incident judged again with late events stays suppressed while the rule can still see it")
+    assert _seconds(spec["alert.suppress.period"]) >= max(window, min(reach, DAY)), (
+        "an incident judged again by the overlapping next run stays suppressed")
     entity_only = {"user", "src", "src_user", "input", "source", "sourcetype", "command", "object_type"}
     assert set(fields) - entity_only, "%s: the throttle names the incident, not just the entity: %s" % (name, fields)
     assert spec.get("action.email", "0") == "0"
@@ -172,6 +226,39 @@ def test_rule_is_a_throttled_alert_without_email(name):
         assert key not in ("action.script.filename", "action.populate_lookup"), "AppInspect cloud failure"
     assert not spec.get("actions"), "no alert action enabled"
     assert len(spec["description"]) >= 150, "a description an analyst understands"
+
+
+CLOCK = re.compile(r"relative_time|now\(\)|floor\([^)]*(crossed_at|_time|info_)[^)]*/\s*\d+|\bbin\b|\bbucket\b")
+
+
+def _definitions(search, field):
+    """The eval / AS clauses of the expanded search that give the field its value."""
+    text = lib.expand_macros(search)
+    found = re.findall(r"(?:eval|,)\s*%s\s*=\s*(.+?)(?=,\s*[A-Za-z_]+\s*=|\s*\\?\n|\s*\||$)" % re.escape(field), text)
+    found += re.findall(r"(\w+\([^()]*\))\s+AS\s+%s\b" % re.escape(field), text)
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(RULES))
+def test_throttle_keys_name_the_incident_not_a_clock_bucket(name):
+    """A burst that runs across HH:00 alerts once and two bursts in a day are two rows: the
+    keys come from the events (a uuid, the session, the first event of a burst), never
+    from a time rounded to an hour or the time the rule ran."""
+    spec = RULES[name]
+    fields = [f.strip() for f in spec["alert.suppress.fields"].split(",")]
+    search = spec["search"]
+    for field in fields:
+        assert not field.endswith(("_hour", "_day", "_bucket")), field
+        for definition in _definitions(search, field):
+            if field in ("surge_start",):
+                # the hourly surge rules measure hours: the key is the first hour of a run of
+                # consecutive surging hours, so a surge across HH:00 is one incident
+                assert "previous_surged=0" in search
+                continue
+            assert not CLOCK.search(definition), "%s: %s = %s" % (name, field, definition)
+    if "burst_id" in fields:
+        assert re.search(r"streamstats last\(burst_first\) AS burst_id by", search), "the burst id comes from the events"
+        assert "burst_hour" not in search
 
 
 @pytest.mark.parametrize("name", sorted(RULES))
@@ -236,7 +323,7 @@ def test_rule_search_starts_with_the_addon_macros_and_ends_with_its_filter(name)
     if first.startswith("| tstats"):
         assert "(`1password_index`)" in first, "tstats searches are scoped by the index macro"
     else:
-        assert re.match(r"\(?`(onepassword_(signin|itemusage|audit)_events|onepassword_input_logs)`", first), first
+        assert re.match(r"\(*`(onepassword_(signin|itemusage|audit)_events|onepassword_input_logs)`", first), first
     assert re.search(r"\|\s*`onepassword_[a-z0-9_]+_filter`$", search)
     assert search.count("_filter`") == 1
 

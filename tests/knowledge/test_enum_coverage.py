@@ -136,12 +136,18 @@ def test_vault_grants_and_policy_changes_map_as_analysts_expect():
     objects = Lookup("onepassword_audit_objects")
     for code in ("grant:uva", "revoke:uva", "grant:gva", "revoke:gva", "update:uva"):
         assert actions.match("signature_id", code)["action"] == "acl_modified", code
-    assert actions.match("signature_id", "suspend:user")["result"] == "lockout"
+    # an administrator's suspension is no lockout (Account_Lockouts is for failed sign-ins)
+    assert actions.match("signature_id", "suspend:user")["result"] == ""
+    # one account counts once as created: its later activation modifies it
     assert actions.match("signature_id", "create:user")["action"] == "created"
+    assert actions.match("signature_id", "activate:user")["action"] == "modified"
     assert actions.match("signature_id", "delete:user")["action"] == "deleted"
     dataset = {t: objects.match("object_type", t)["change_dataset"] for t in ENUMS["audit_object_type"]}
-    # An account is the user: its memberships and credentials modify it; an invitation is not one.
-    assert {t for t, d in dataset.items() if d == "account"} == {"user", "gm", "miguser", "cred"}
+    # Account_Management holds user objects only (CIM: object_category=user); a group
+    # membership and a credential are changes of their own kind; an invitation is no account.
+    assert {t for t, d in dataset.items() if d == "account"} == {"user", "miguser"}
+    assert objects.match("object_type", "gm")["object_category"] == "group_membership"
+    assert objects.match("object_type", "cred")["object_category"] == "credential"
     # A passkey added or removed never reads as an account created or deleted (ES and ESCU
     # account-lifecycle content reads Account_Management's created/deleted).
     # Nor does a group membership: both modify the user's account.

@@ -83,13 +83,13 @@ def test_audit_user_is_the_target_and_src_user_the_actor():
     assert fields["src_user"] == "jeff_shiner@agilebits.com"
     assert fields["user"] == "wendy_appleseed@agilebits.com"
     assert fields["command"] == "join" and fields["signature_id"] == "join:gm"
-    assert fields["object_category"] == "user" and fields["object_attrs"] == "A"
-    assert MAPPING.model(AUDIT, fields) == "Change:Account_Management"
+    assert fields["object_category"] == "group_membership" and fields["object_attrs"] == "A"
+    assert MAPPING.model(AUDIT, fields) == "Change"
     # Elastic sample: a user suspended, named only by object_uuid (before user details)
     suspended = MAPPING.fields(AUDIT, peer("elastic_auditevents.json"))
     assert suspended["src_user"] == "test.actor@domain.com"
     assert suspended["user"] == suspended["user_id"] == "ZRQCUD6A65AKHFETOUFO7NL4OM"
-    assert suspended["result"] == "lockout"
+    assert not suspended.get("result"), "an administrator's suspension is no lockout"
 
 
 def test_audit_actor_is_the_user_when_no_other_user_is_named():
@@ -111,7 +111,7 @@ def test_account_policy_changes_are_changes_not_audit_configuration():
 def test_passkeys_and_invitations_are_not_account_creations():
     base = peer("cortexxsiam_auditevents.json", 1)
     passkey = MAPPING.fields(AUDIT, dict(base, action="create", object_type="cred"))
-    assert passkey["action"] == "modified" and MAPPING.model(AUDIT, passkey) == "Change:Account_Management"
+    assert passkey["action"] == "modified" and MAPPING.model(AUDIT, passkey) == "Change" and passkey["object_category"] == "credential"
     invite = MAPPING.fields(AUDIT, dict(base, action="create", object_type="invite"))
     assert invite["action"] == "created" and MAPPING.model(AUDIT, invite) == "Change"
 
