@@ -254,7 +254,7 @@ def alert_counts(client, rule, sids, app=ADDON):
     return counts
 
 
-def wait_alerts(client, rule, sids, wanted, timeout=300, interval=10.0):
+def wait_alerts(client, rule, sids, wanted, timeout=300, interval=5.0):
     """Alert counts of `sids` once the audit trail holds at least `wanted` alerts for them
     (it is indexed a little after the job ends)."""
     from .splunk_client import wait_for
