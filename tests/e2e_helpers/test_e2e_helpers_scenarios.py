@@ -435,7 +435,9 @@ def test_replay_into_splunk_sends_everything_and_waits_for_it(plans):
     path = "%s/ta_1password_events_scn_errors_attack.log" % SPLUNK_LOG_DIR
     client = ReplayClient(log_baseline={path: 7})   # lines of an earlier replay are already there
     stack = ReplayStack(client)
-    sr.replay_into_splunk(client, stack, "https://hec", "tok", "splunk", chosen, timeout=60, interval=5)
+    indexed_by = sr.replay_into_splunk(client, stack, "https://hec", "tok", "splunk", chosen, timeout=60, interval=5,
+                                       wall_clock=lambda: 1767225999.0)
+    assert indexed_by == 1767225999.0     # an epoch, to schedule the rules' runs from (not the client's wait clock)
     assert sorted(client.indexes) == sorted(p.index for p in chosen)
     assert len(client.sent) == sum(len(p.hec_payloads) for p in chosen)
     assert {call[0] for call in stack.calls} == {"splunk"} and {call[2] for call in stack.calls} == {"splunk"}
