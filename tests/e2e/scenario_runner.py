@@ -276,6 +276,73 @@ def scheduled_runs(client, rule, since, app=ADDON):
     return sorted(rows, key=lambda row: float(row.get("scheduled_time") or 0))
 
 
+def _dispatch(client, name, now, trigger_actions=False, extra=None):
+    result = client.finish(client.dispatch_saved_search(name, now=now, trigger_actions=trigger_actions,
+                                                        **(extra or {})))
+    if result.errors:
+        raise AssertionError("%s at %d: %s" % (name, now, result.errors))
+    return result
+
+
+def judge_variant(client, plan, saved_searches, indexed_by):
+    """Steps 2 to 4 of samples/scenarios/README.md ("How the suite runs them") for one
+    replayed variant; raises AssertionError with what went wrong. Returns the rule's
+    first result."""
+    rule = saved_searches[plan.saved_search]
+    first_run = scheduled_now(rule, indexed_by)
+    replayed = (plan.now, indexed_by)
+    with Fixtures(client) as fixtures:
+        fixtures.apply(plan.macros(), plan.run.lookups)
+        for name, runs in fold_baselines(client, plan, fixtures, saved_searches, first_run, replayed).items():
+            lookup = baseline_lookup(saved_searches[name]["search"])
+            before = lookup_rows(client, lookup)
+            _dispatch(client, name, runs[-1], extra=fold_overrides(saved_searches[name], replayed))
+            if lookup_rows(client, lookup) != before:
+                raise AssertionError("re-folding %s at its last run changed %s: a fold must be idempotent"
+                                     % (name, lookup))
+        if plan.expect == "silent":
+            first = _dispatch(client, plan.saved_search, first_run)
+            ok, why = verdict("silent", first.rows, plan.entity, plan.attack, plan.own_inputs, plan.strict)
+            if not ok:
+                raise AssertionError("%s %s (silent): %s" % (plan.saved_search, plan.variant, why))
+            return first
+        first = _dispatch(client, plan.saved_search, first_run, trigger_actions=True)
+        ok, why = verdict("fire", first.rows, plan.entity, plan.attack, plan.own_inputs, plan.strict,
+                          expected_rows=plan.rows)
+        if not ok:
+            raise AssertionError("%s %s (fire): %s" % (plan.saved_search, plan.variant, why))
+        second = _dispatch(client, plan.saved_search, next_run(rule["cron_schedule"], first_run), trigger_actions=True)
+        alerts = wait_alerts(client, plan.saved_search, [first.sid, second.sid], plan.rows)
+        if alerts != {first.sid: plan.rows, second.sid: 0}:
+            raise AssertionError(
+                "%s %s: the incident must alert %d time(s) at its first run and never again at the next one, "
+                "whose window still holds it; alerts by run: %s" % (plan.saved_search, plan.variant, plan.rows, alerts))
+        return first
+
+
+def judge_scheduled_runs(client, rule, rows, runs_wanted, since, timeout=1200, interval=20.0):
+    """Step 5: once Splunk's scheduler has run `rule` `runs_wanted` times with results since
+    `since`, each run saw the incident's `rows` results and only the first alerted."""
+    from .splunk_client import wait_for
+
+    def runs_that_see_it():
+        runs = [run for run in scheduled_runs(client, rule, since) if int(float(run.get("result_count") or 0)) > 0]
+        return runs if len(runs) >= runs_wanted else None
+
+    runs = wait_for(runs_that_see_it, timeout, interval, "%d scheduled runs of %s that see the incident"
+                    % (runs_wanted, rule), client.sleep, client.clock)[:runs_wanted]
+    for run in runs:
+        if int(float(run["result_count"])) != rows:
+            raise AssertionError("%s: scheduled run %s gave %s result(s), not %d" % (rule, run["sid"],
+                                                                                     run["result_count"], rows))
+    sids = [run["sid"] for run in runs]
+    alerts = wait_alerts(client, rule, sids, rows)
+    if alerts != dict({sids[0]: rows}, **{sid: 0 for sid in sids[1:]}):
+        raise AssertionError("%s: %d scheduled runs saw the incident; it must alert once, at the first: %s"
+                             % (rule, len(runs), alerts))
+    return runs
+
+
 def merged_fixtures(plans):
     """The lookup rows and macros of several variants together (first value of a macro wins)."""
     lookups, macros = {}, {}

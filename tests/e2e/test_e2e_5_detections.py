@@ -19,50 +19,16 @@ VARIANTS = scenario_runner.replay.variants(MANIFEST)
 SCHEDULER = MANIFEST["scheduler"]
 
 
-def _dispatch(splunk, name, now, trigger_actions):
-    result = splunk.finish(splunk.dispatch_saved_search(name, now=now, trigger_actions=trigger_actions))
-    assert result.errors == [], result.errors
-    return result
-
-
 @pytest.mark.parametrize("rule_id,variant,expect", VARIANTS, ids=["%s-%s" % v[:2] for v in VARIANTS])
 def test_rule_over_its_scenario(splunk, scenarios, saved_searches, cim, rule_id, variant, expect):
     plan = scenarios[(rule_id, variant)]
-    rule = saved_searches[plan.saved_search]
-    if not cim and scenario_runner.needs_cim(rule.get("search", ""), saved_searches):
+    if not cim and scenario_runner.needs_cim(saved_searches[plan.saved_search].get("search", ""), saved_searches):
         pytest.skip(CIM_MISSING)
-    first_run = scenario_runner.scheduled_now(rule, scenarios.indexed_by)
-    with scenario_runner.Fixtures(splunk) as fixtures:
-        fixtures.apply(plan.macros(), plan.run.lookups)
-        folded = scenario_runner.fold_baselines(splunk, plan, fixtures, saved_searches, first_run,
-                                                (plan.now, scenarios.indexed_by))
-        for name, runs in folded.items():
-            # an hourly re-fold of the last hour changes nothing (upserted, idempotent)
-            lookup = scenario_runner.baseline_lookup(saved_searches[name]["search"])
-            before = scenario_runner.lookup_rows(splunk, lookup)
-            splunk.finish(splunk.dispatch_saved_search(
-                name, now=runs[-1], **scenario_runner.fold_overrides(saved_searches[name],
-                                                                     (plan.now, scenarios.indexed_by))))
-            assert scenario_runner.lookup_rows(splunk, lookup) == before, "re-folding %s changed it" % name
-        if expect == "silent":
-            rows = _dispatch(splunk, plan.saved_search, first_run, trigger_actions=False).rows
-            ok, why = scenario_runner.verdict(expect, rows, plan.entity, plan.attack, plan.own_inputs, plan.strict)
-            assert ok, "%s %s (silent): %s" % (plan.saved_search, variant, why)
-            return
-        first = _dispatch(splunk, plan.saved_search, first_run, trigger_actions=True)
-        ok, why = scenario_runner.verdict(expect, first.rows, plan.entity, plan.attack, plan.own_inputs, plan.strict,
-                                          expected_rows=plan.rows)
-        assert ok, "%s %s (fire): %s" % (plan.saved_search, variant, why)
-        next_run = scenario_runner.next_run(rule["cron_schedule"], first_run)
-        second = _dispatch(splunk, plan.saved_search, next_run, trigger_actions=True)
-        alerts = scenario_runner.wait_alerts(splunk, plan.saved_search, [first.sid, second.sid], plan.rows)
-        assert alerts == {first.sid: plan.rows, second.sid: 0}, (
-            "%s %s: the incident must alert %d time(s) at its first run and never again at the next one, "
-            "whose window still holds it; alerts by run: %s" % (plan.saved_search, variant, plan.rows, alerts))
+    scenario_runner.judge_variant(splunk, plan, saved_searches, scenarios.indexed_by)
 
 
 @pytest.fixture
-def scheduled_rule(splunk, stack, e2e_settings, names, saved_searches):
+def scheduled_rule(splunk, stack, e2e_settings, names):
     """The manifest's scheduler variant replayed into its own index, the rule enabled with a
     short cron; disabled and put back afterwards."""
     name = MANIFEST["rules"][SCHEDULER["rule"]]["savedsearch"]
@@ -85,21 +51,5 @@ def scheduled_rule(splunk, stack, e2e_settings, names, saved_searches):
 
 
 def test_the_scheduler_alerts_an_incident_once_over_consecutive_runs(splunk, scheduled_rule):
-    from .splunk_client import wait_for
-
     name, plan, start = scheduled_rule
-    runs_wanted = SCHEDULER["runs"]
-
-    def runs_that_see_it():
-        runs = [run for run in scenario_runner.scheduled_runs(splunk, name, start)
-                if int(float(run.get("result_count") or 0)) > 0]
-        return runs if len(runs) >= runs_wanted else None
-
-    runs = wait_for(runs_that_see_it, 1200, 20, "%d scheduled runs of %s that see the incident" % (runs_wanted, name),
-                    splunk.sleep, splunk.clock)[:runs_wanted]
-    for run in runs:
-        assert int(float(run["result_count"])) == plan.rows, run
-    sids = [run["sid"] for run in runs]
-    alerts = scenario_runner.wait_alerts(splunk, name, sids, plan.rows)
-    assert alerts == dict({sids[0]: plan.rows}, **{sid: 0 for sid in sids[1:]}), (
-        "%s: %d scheduled runs saw the incident; it must alert once, at the first: %s" % (name, len(runs), alerts))
+    scenario_runner.judge_scheduled_runs(splunk, name, plan.rows, SCHEDULER["runs"], start)

@@ -453,3 +453,131 @@ def test_replay_into_splunk_times_out_when_events_never_arrive(plans):
     with pytest.raises(WaitTimeout, match="replayed events"):
         sr.replay_into_splunk(client, ReplayStack(client), "https://hec", "tok", "splunk",
                               [p for p in plans if p.rule_id == "vault_export"], timeout=30, interval=5)
+
+
+class FakeSplunk(FakeClient):
+    """splunkd as judge_variant sees it: saved searches dispatched (a rule gives the rows
+    `results` says; a baseline folds one row per user into its lookup, or, `cumulative`,
+    adds to it at every run as a non-idempotent fold would), and the audit trail of the
+    alerts, throttled on the row's values unless `throttle` is off."""
+
+    def __init__(self, results, throttle=True, cumulative=False):
+        super().__init__()
+        self.results, self.throttle, self.cumulative = results, throttle, cumulative
+        self.dispatches, self.jobs, self.alerted, self.fired = [], {}, set(), {}
+        self.saved = sr.read_savedsearches()
+
+    @property
+    def audit(self):
+        return [{"sid": sid, "count": str(n)} for sid, n in self.fired.items() if n]
+
+    def dispatch_saved_search(self, name, now=None, trigger_actions=False, **extra):
+        self.dispatches.append((name, now, trigger_actions, extra))
+        sid = "sid%d" % len(self.dispatches)
+        rows = []
+        if name.endswith(" - Baseline"):
+            lookup = sr.baseline_lookup(self.saved[name]["search"])
+            current = self.lookups.setdefault(lookup, [])
+            row = {"_key": "kate|%d" % (len(current) if self.cumulative else 0), "items": "4"}
+            if self.cumulative or row not in current:
+                current.append(row)
+        else:
+            rows = self.results(name, now)
+        if trigger_actions:
+            fresh = [r for r in rows if not (self.throttle and json.dumps(r, sort_keys=True) in self.alerted)]
+            self.alerted.update(json.dumps(r, sort_keys=True) for r in rows)
+            self.fired[sid] = len(fresh)
+        self.jobs[sid] = FakeResult(rows)
+        self.jobs[sid].sid = sid
+        return sid
+
+    def finish(self, sid):
+        return self.jobs[sid]
+
+    def search(self, spl, app=None, **kwargs):
+        read = re.fullmatch(r"\| inputlookup (\w+)", spl)
+        if read:
+            self.lookups.setdefault(read.group(1), [])
+        return super().search(spl, app=app, **kwargs)
+
+
+def _plan(plans, plan_id):
+    return {p.id: p for p in plans}[plan_id]
+
+
+INDEXED_BY = 1767225600.0 + 95     # the replay, begun at 1767225600, searchable 95 s later
+
+
+def test_a_firing_variant_is_dispatched_at_two_consecutive_runs_with_alert_actions_and_alerts_once(plans):
+    plan = _plan(plans, "brute_force_ip-attack")
+    client = FakeSplunk(lambda name, now: [dict(plan.entity, burst="b1")])
+    sr.judge_variant(client, plan, sr.read_savedsearches(), INDEXED_BY)
+    rule = sr.read_savedsearches()[plan.saved_search]
+    first = sr.scheduled_now(rule, INDEXED_BY)
+    assert client.dispatches == [(plan.saved_search, first, True, {}),
+                                 (plan.saved_search, sr.next_run(rule["cron_schedule"], first), True, {})]
+    assert client.fired == {"sid1": 1, "sid2": 0}
+    assert client.macros["1password_index"] == "index=*"       # restored
+
+
+def test_a_repeat_alert_at_the_next_run_fails_the_variant(plans):
+    plan = _plan(plans, "brute_force_ip-attack")
+    client = FakeSplunk(lambda name, now: [dict(plan.entity, burst="b1")], throttle=False)
+    with pytest.raises(AssertionError, match="never again at the next one"):
+        sr.judge_variant(client, plan, sr.read_savedsearches(), INDEXED_BY)
+
+
+def test_one_incident_reported_twice_fails_the_variant(plans):
+    plan = _plan(plans, "brute_force_ip-straddle_hour")
+    client = FakeSplunk(lambda name, now: [dict(plan.entity, burst="b1"), dict(plan.entity, burst="b2")])
+    with pytest.raises(AssertionError, match=r"expected 1 result\(s\)"):
+        sr.judge_variant(client, plan, sr.read_savedsearches(), INDEXED_BY)
+
+
+def test_two_incidents_are_two_results_and_two_alerts(plans):
+    plan = _plan(plans, "brute_force_ip-two_bursts")
+    client = FakeSplunk(lambda name, now: [dict(plan.entity, burst="b1"), dict(plan.entity, burst="b2")])
+    sr.judge_variant(client, plan, sr.read_savedsearches(), INDEXED_BY)
+    assert client.fired == {"sid1": 2, "sid2": 0}
+
+
+def test_a_silent_variant_is_dispatched_once_and_any_result_fails_it(plans):
+    plan = _plan(plans, "brute_force_ip-below_threshold")
+    quiet = FakeSplunk(lambda name, now: [])
+    sr.judge_variant(quiet, plan, sr.read_savedsearches(), INDEXED_BY)
+    assert [(d[0], d[2]) for d in quiet.dispatches] == [(plan.saved_search, False)]
+    noisy = FakeSplunk(lambda name, now: [{"src": "203.0.113.66"}])
+    with pytest.raises(AssertionError, match="silent"):
+        sr.judge_variant(noisy, plan, sr.read_savedsearches(), INDEXED_BY)
+
+
+def test_baselines_are_folded_before_the_rule_and_a_fold_that_adds_on_a_rerun_fails(plans):
+    plan = _plan(plans, "item_access_surge-attack")
+    saved = sr.read_savedsearches()
+    client = FakeSplunk(lambda name, now: [dict(plan.entity)])
+    sr.judge_variant(client, plan, saved, INDEXED_BY)
+    names = [d[0] for d in client.dispatches]
+    baseline = "1Password - Item Usage Hourly - Baseline"
+    assert names[-2:] == [plan.saved_search] * 2 and set(names[:-2]) == {baseline}
+    assert all(d[2] is False for d in client.dispatches[:-2])
+    assert [d[1] for d in client.dispatches[:-3]] == sorted(d[1] for d in client.dispatches[:-3])
+    assert all(d[1] <= client.dispatches[-2][1] for d in client.dispatches[:-2])
+    with pytest.raises(AssertionError, match="idempotent"):
+        sr.judge_variant(FakeSplunk(lambda name, now: [dict(plan.entity)], cumulative=True), plan, saved, INDEXED_BY)
+
+
+def test_the_scheduler_judgement_wants_results_at_every_run_and_one_alert():
+    client = FakeClient()
+    client.scheduler = [{"sid": "s0", "scheduled_time": "1767225540", "result_count": "0"},
+                        {"sid": "s1", "scheduled_time": "1767225600", "result_count": "1"},
+                        {"sid": "s2", "scheduled_time": "1767225660", "result_count": "1"}]
+    client.audit = [{"sid": "s1", "count": "1"}]
+    runs = sr.judge_scheduled_runs(client, "1Password - R - Rule", 1, 2, 1767225000, timeout=60, interval=5)
+    assert [r["sid"] for r in runs] == ["s1", "s2"]
+    client.audit = [{"sid": "s1", "count": "1"}, {"sid": "s2", "count": "1"}]
+    with pytest.raises(AssertionError, match="alert once"):
+        sr.judge_scheduled_runs(client, "1Password - R - Rule", 1, 2, 1767225000, timeout=60, interval=5)
+    client.scheduler = client.scheduler[:2]
+    from e2e.splunk_client import WaitTimeout
+    with pytest.raises(WaitTimeout, match="2 scheduled runs"):
+        sr.judge_scheduled_runs(client, "1Password - R - Rule", 1, 2, 1767225000, timeout=20, interval=5)
