@@ -187,3 +187,26 @@ def test_the_scheduler_test_names_a_real_throttled_rule_and_a_firing_variant():
 def test_firing_variants_expect_their_own_number_of_incidents():
     rows = [spec["rows"] for rule in MANIFEST["rules"].values() for spec in rule["variants"] if spec["expect"] == "fire"]
     assert all(n >= 1 for n in rows) and max(rows) >= 2
+
+
+INDEXING_ALLOWANCE = 15 * 60   # the replay of every variant is searchable within this (the suite's budget)
+
+
+@pytest.mark.parametrize("rule_id,variant", _all_variants())
+def test_the_rule_run_that_judges_a_variant_still_holds_its_events(rule_id, variant):
+    """The suite dispatches the rule at its first scheduled run after the replay is indexed,
+    up to a cron period and the lag later than the replay: the events the rule itself reads
+    are still inside that run's range (older history counts only through the baselines,
+    folded at runs of their own)."""
+    rule = MANIFEST["rules"][rule_id]
+    settings = SAVED[rule["savedsearch"]]
+    for now in NOWS:
+        for indexed_by in (now + 30, now + INDEXING_ALLOWANCE):
+            at = sr.scheduled_now(settings, indexed_by)
+            earliest = sr.replay.relative_time(at, settings["dispatch.earliest_time"])
+            latest = sr.replay.relative_time(at, settings["dispatch.latest_time"])
+            for event in sr.replay.materialize(rule_id, variant, now=now).events:
+                if rule.get("baselines") and event["time"] < earliest:
+                    continue
+                assert earliest <= event["time"] < latest, "%s/%s: event at %s outside the run at %s" % (
+                    rule_id, variant, sr.replay.format_rfc3339(event["time"]), sr.replay.format_rfc3339(at))
