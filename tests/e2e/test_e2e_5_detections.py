@@ -4,7 +4,8 @@ expectation written by hand in samples/scenarios/manifest.json (samples/scenario
 hour by hour; the rule dispatched at its first scheduled run after the replay was indexed,
 alert actions on; an attack gives exactly its number of result rows, each naming its entity,
 and as many alerts; the rule's next scheduled run adds no alert (the throttle names the
-incident); a benign twin or a variant one under the threshold gives nothing. One rule is then
+incident); an incident across HH:00 whose second half arrives after a first run alerts once
+in all; a benign twin or a variant one under the threshold gives nothing. One rule is then
 left to Splunk's own scheduler for two runs, to show the same on a real schedule."""
 
 import time
@@ -20,11 +21,15 @@ SCHEDULER = MANIFEST["scheduler"]
 
 
 @pytest.mark.parametrize("rule_id,variant,expect", VARIANTS, ids=["%s-%s" % v[:2] for v in VARIANTS])
-def test_rule_over_its_scenario(splunk, scenarios, saved_searches, cim, rule_id, variant, expect):
+def test_rule_over_its_scenario(splunk, scenarios, saved_searches, cim, e2e_settings, rule_id, variant, expect):
     plan = scenarios[(rule_id, variant)]
     if not cim and scenario_runner.needs_cim(saved_searches[plan.saved_search].get("search", ""), saved_searches):
         pytest.skip(CIM_MISSING)
-    scenario_runner.judge_variant(splunk, plan, saved_searches, scenarios.indexed_by)
+
+    def deliver(held):
+        return scenario_runner.deliver_held_back(splunk, e2e_settings.hec_url, e2e_settings.hec_token, held)
+
+    scenario_runner.judge_variant(splunk, plan, saved_searches, scenarios.indexed_by, deliver=deliver)
 
 
 @pytest.fixture

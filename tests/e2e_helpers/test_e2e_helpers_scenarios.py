@@ -3,6 +3,7 @@ and macro fixtures (applied and restored through a fake client), and which rules
 the CIM app."""
 
 import calendar
+import copy
 import csv
 import json
 import os
@@ -523,7 +524,7 @@ def test_a_firing_variant_is_dispatched_at_two_consecutive_runs_with_alert_actio
 def test_a_repeat_alert_at_the_next_run_fails_the_variant(plans):
     plan = _plan(plans, "brute_force_ip-attack")
     client = FakeSplunk(lambda name, now: [dict(plan.entity, burst="b1")], throttle=False)
-    with pytest.raises(AssertionError, match="never again at the next one"):
+    with pytest.raises(AssertionError, match=r"never again at a later run .*: \[1, 1\]"):
         sr.judge_variant(client, plan, sr.read_savedsearches(), INDEXED_BY)
 
 
@@ -581,3 +582,46 @@ def test_the_scheduler_judgement_wants_results_at_every_run_and_one_alert():
     from e2e.splunk_client import WaitTimeout
     with pytest.raises(WaitTimeout, match="2 scheduled runs"):
         sr.judge_scheduled_runs(client, "1Password - R - Rule", 1, 2, 1767225000, timeout=20, interval=5)
+
+
+class DeliveringSplunk(FakeSplunk):
+    """A rule that sees the held-back half only once it is delivered; `bucket` names the
+    incident by the hour of the last event it sees (a clock bucket) instead of the burst."""
+
+    def __init__(self, plan, bucket=False):
+        self.delivered = False
+        entity = dict(plan.entity)
+        super().__init__(lambda name, now: [dict(entity, key="h2" if bucket and self.delivered else "h1")])
+
+    def deliver(self, plan):
+        self.delivered = True
+        plan.hec_payloads, plan.held_back = plan.hec_payloads + plan.held_back, []
+        return INDEXED_BY + 600
+
+
+def test_an_incident_across_the_hour_is_judged_before_and_after_its_second_half_arrives(plans):
+    plan = copy.copy(_plan(plans, "brute_force_ip-straddle_hour")).hold_back_after_the_hour()
+    assert plan.held_back and plan.hec_payloads
+    boundary = (int(float(plan.hec_payloads[0]["time"])) // 3600 + 1) * 3600
+    assert all(float(p["time"]) < boundary for p in plan.hec_payloads)
+    assert all(float(p["time"]) >= boundary for p in plan.held_back)
+    client = DeliveringSplunk(plan)
+    sr.judge_variant(client, plan, sr.read_savedsearches(), INDEXED_BY, deliver=client.deliver)
+    rule = sr.read_savedsearches()[plan.saved_search]
+    before = sr.scheduled_now(rule, INDEXED_BY)
+    after = sr.scheduled_now(rule, INDEXED_BY + 600)
+    assert [d[1:3] for d in client.dispatches] == [(before, True), (after, True),
+                                                   (sr.next_run(rule["cron_schedule"], after), True)]
+    assert sum(client.fired.values()) == 1 and not plan.held_back
+
+
+def test_a_clock_bucketed_key_that_alerts_again_after_the_hour_fails(plans):
+    plan = copy.copy(_plan(plans, "brute_force_ip-straddle_hour")).hold_back_after_the_hour()
+    client = DeliveringSplunk(plan, bucket=True)
+    with pytest.raises(AssertionError, match=r"alerts by run, in order: \[1, 1, 0\]"):
+        sr.judge_variant(client, plan, sr.read_savedsearches(), INDEXED_BY, deliver=client.deliver)
+
+
+def test_holding_back_needs_events_on_both_sides_of_an_hour(plans):
+    with pytest.raises(ValueError, match="do not cross an hour"):
+        copy.copy(_plan(plans, "brute_force_ip-attack")).hold_back_after_the_hour()
