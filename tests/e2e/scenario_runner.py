@@ -269,15 +269,18 @@ def alert_counts(client, rule, sids, app=ADDON):
 
 def wait_alerts(client, rule, sids, wanted, timeout=300, interval=5.0):
     """Alert counts of `sids` once the audit trail holds at least `wanted` alerts for them
-    (it is indexed a little after the job ends)."""
+    (it is indexed a little after the job ends), read again one interval later so that a
+    repeat alert indexed after the first ones is counted too."""
     from .splunk_client import wait_for
 
     def enough():
         counts = alert_counts(client, rule, sids)
         return counts if sum(counts.values()) >= wanted else None
 
-    return wait_for(enough, timeout, interval, "%d alert(s) of %s in the audit trail" % (wanted, rule),
-                    client.sleep, client.clock)
+    wait_for(enough, timeout, interval, "%d alert(s) of %s in the audit trail" % (wanted, rule), client.sleep,
+             client.clock)
+    client.sleep(interval)
+    return alert_counts(client, rule, sids)
 
 
 def scheduled_runs(client, rule, since, app=ADDON):

@@ -224,6 +224,13 @@ def test_wait_alerts_waits_for_the_audit_trail_to_catch_up():
     assert client.slept >= 5
 
 
+def test_wait_alerts_counts_a_repeat_alert_indexed_after_the_first():
+    client = FakeClient()
+    client.audit = [{"sid": "a", "count": "1"}]
+    client.audit_later = [{"sid": "b", "count": "1"}]
+    assert sr.wait_alerts(client, "R", ["a", "b"], 1, timeout=60, interval=5) == {"a": 1, "b": 1}
+
+
 def test_scheduled_runs_are_oldest_first():
     client = FakeClient()
     client.scheduler = [{"sid": "s2", "scheduled_time": "1767225660", "result_count": "1"},
