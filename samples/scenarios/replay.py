@@ -14,11 +14,10 @@ This module turns a variant into what the dockerized suite and the simulator nee
     run.macros            # macro definitions to set before running the rule
     run.dispatch          # saved search name, dispatch.now, expected fire/silent, entity
 
-Replay, then dispatch the saved search with dispatch.now = run.now (REST:
-POST saved/searches/<name>/dispatch with dispatch.now=<epoch>, trigger_actions=0): the
-event times are placed inside the rule's own dispatch window for that "now", snapped the
-way Splunk snaps (UTC). Assert "fire" = at least one result whose fields contain the
-variant's entity, "silent" = no result with that entity (or no result at all).
+Materialize a variant for the clock at which its replay starts: every event then lies
+before its indexing (_time < _indextime, as in production). How the dockerized suite then
+folds the baselines, dispatches the rule at its first scheduled run after the indexing and
+judges results and alerts: README.md next to this file.
 
 CLI: python replay.py list
      python replay.py show <rule_id> <variant> [--now EPOCH] [--format api|hec|jsonl|log]
@@ -116,32 +115,8 @@ def relative_time(now, spec):
     return value
 
 
-NEW_EVENTS = re.compile(r"`onepassword_new_events\((\d+)\)`")
-# The suite seeds a rule's baselines from the variant's events of this range (docs/detections.md).
+# The oldest history a variant may carry (the suite folds baselines over all of it).
 BASELINE_SEED_EARLIEST = "-30d"
-
-
-def new_events_interval(search):
-    """Seconds of the rule's `onepassword_new_events(<interval>)` slice (None: the rule has none)."""
-    match = NEW_EVENTS.search(search)
-    return int(match.group(1)) if match else None
-
-
-def rule_now(search, latest, start):
-    """A "now" for dispatching a rule so that its new-event slice [end - interval, end), end =
-    relative_time(now, latest), begins a minute before `start` (when its events start to be
-    indexed) and leaves interval - 60 seconds for indexing them. A rule without a slice
-    runs a minute after `start`."""
-    interval = new_events_interval(search)
-    if interval is None:
-        return float(int(start) + 60)
-    end = int(start) - int(start) % 60 + interval - 60
-    now = float(end)
-    for _ in range(5):
-        now += end - relative_time(now, latest)
-    if relative_time(now, latest) != end:
-        raise ValueError("cannot place the slice of a rule ending %r" % latest)
-    return now
 
 
 def duration_seconds(spec):

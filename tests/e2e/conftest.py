@@ -262,18 +262,22 @@ class Scenarios(dict):
 
 @pytest.fixture(scope="session")
 def scenarios(splunk, stack, e2e_settings, names, saved_searches):
-    """Every scenario variant replayed into its own index, each placed for its rule's "now"
-    (its new-event slice holds the replay). The stack's scheduled baselines are paused
-    meanwhile: the suite seeds and restores their lookups itself, variant by variant."""
+    """Every scenario variant replayed into its own index, materialized for the clock at
+    which the replay starts (every event happened before it is indexed); an hour-straddling
+    variant's events after the hour are held back for its test to deliver. The stack's
+    scheduled baselines are paused meanwhile: the suite folds them itself, variant by
+    variant, and restores their lookups."""
     start = time.time()
-    plans = scenario_runner.plan_variants(names.prefix, start, run_id=e2e_settings.run, per_rule_now=True,
-                                          saved_searches=saved_searches)
+    plans = scenario_runner.plan_variants(names.prefix, start, run_id=e2e_settings.run)
+    for plan in plans:
+        if plan.variant == "straddle_hour":   # its part after HH:00 arrives after the rule's first run
+            plan.hold_back_after_the_hour()
     baselines = [name for name in saved_searches if name.endswith(" - Baseline")]
     paused = []
     try:
         for name in baselines:
             if splunk.saved_search(name).get("disabled") in (False, "0", 0):
-                splunk.update_saved_search(name, {"disabled": "1"})
+                splunk.disable_saved_search(name)
                 paused.append(name)
         result = Scenarios({(plan.rule_id, plan.variant): plan for plan in plans})
         result.indexed_by = scenario_runner.replay_into_splunk(
@@ -281,7 +285,7 @@ def scenarios(splunk, stack, e2e_settings, names, saved_searches):
         yield result
     finally:
         for name in paused:
-            splunk.update_saved_search(name, {"disabled": "0"})
+            splunk.enable_saved_search(name)
 
 
 @pytest.fixture(scope="session")

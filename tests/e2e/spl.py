@@ -55,3 +55,15 @@ def log_lines_by_source(paths):
 
 def alert_fired(app, rule):
     return 'search index=_audit action=alert_fired ss_app="%s" ss_name="%s" | stats count' % (app, rule)
+
+
+def alerts_by_sid(app, rule, sids):
+    """Alerts the rule's jobs fired, one audit event per triggered alert."""
+    return ('search index=_audit action=alert_fired ss_app="%s" ss_name="%s" (%s) | stats count by sid'
+            % (app, rule, " OR ".join('sid="%s"' % sid for sid in sids)))
+
+
+def scheduler_runs(app, rule):
+    """The scheduler's successful runs of one saved search (scheduler.log)."""
+    return ('search index=_internal sourcetype=scheduler app="%s" savedsearch_name="%s" status=success '
+            '| table sid scheduled_time result_count' % (app, rule))

@@ -266,6 +266,13 @@ class SplunkClient:
     def update_saved_search(self, name, fields, app=None):
         self.request("POST", "%s/saved/searches/%s" % (self.ns(app), quote(name, safe="")), data=fields)
 
+    def enable_saved_search(self, name, app=None):
+        """Enable a saved search (its schedule starts)."""
+        self.request("POST", "%s/saved/searches/%s/enable" % (self.ns(app), quote(name, safe="")))
+
+    def disable_saved_search(self, name, app=None):
+        self.request("POST", "%s/saved/searches/%s/disable" % (self.ns(app), quote(name, safe="")))
+
     # -- searches -------------------------------------------------------------------------
     def start_search(self, spl, earliest="0", latest=None, now=None, app=None, **extra):
         data = {"search": normalize_spl(spl), "exec_mode": "normal"}

@@ -61,21 +61,15 @@ def _fire_an_alert(splunk, stack, e2e_settings, names, notes):
         fixtures.set_macro(scenario_runner.INDEX_MACRO, "index=%s" % names.alert_index)
         splunk.update_saved_search(ALERT_RULE, {"cron_schedule": "* * * * *", "schedule_window": "0",
                                                 "dispatch.earliest_time": "-24h", "dispatch.latest_time": "now"})
-        splunk.request("POST", "%s/saved/searches/%s/enable" % (splunk.ns(), _quote(ALERT_RULE)))
+        splunk.enable_saved_search(ALERT_RULE)
         try:
             wait_for(lambda: splunk.count(spl.alert_fired(ADDON, ALERT_RULE), earliest="-2h") > 0,
                      600, 15, "the scheduler to fire %r" % ALERT_RULE)
         except WaitTimeout as exc:
             notes["fired"] = str(exc)
         finally:
-            splunk.request("POST", "%s/saved/searches/%s/disable" % (splunk.ns(), _quote(ALERT_RULE)))
+            splunk.disable_saved_search(ALERT_RULE)
             splunk.update_saved_search(ALERT_RULE, {key: original.get(key, "") for key in keys})
-
-
-def _quote(name):
-    from urllib.parse import quote
-
-    return quote(name, safe="")
 
 
 @pytest.fixture(scope="module")

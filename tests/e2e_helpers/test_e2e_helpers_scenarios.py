@@ -2,10 +2,13 @@
 and macro fixtures (applied and restored through a fake client), and which rules need
 the CIM app."""
 
+import calendar
+import copy
 import csv
 import json
 import os
 import re
+import time
 
 import pytest
 
@@ -40,7 +43,8 @@ def test_plans_carry_what_the_replay_needs(plans):
     assert not errors.strict and errors.own_inputs == ["scn_errors_attack"]
     assert list(errors.log_paths()) == ["%s/ta_1password_events_scn_errors_attack.log" % SPLUNK_LOG_DIR]
     benign = by_id["collector_api_errors-benign"]
-    assert benign.attack == [{"input": "scn_errors_attack", "error_category": "authentication"}]
+    assert benign.attack == [{"input": "scn_errors_attack", "error_category": "authentication"},
+                             {"input": "scn_errors_at_threshold", "error_category": "server"}]
     admin = by_id["suspicious_admin_signin-attack_off_hours"]
     assert admin.macros()["onepassword_business_hours"] == "false()"
     assert sr.expected_counts([attack])[attack.index] == len(attack.hec_payloads)
@@ -103,37 +107,138 @@ def test_plans_carry_the_hand_written_rows_and_the_baselines(plans):
     assert by_id["vault_export-attack"].baselines == []
 
 
-def test_each_rule_is_dispatched_where_its_new_event_slice_holds_the_replay():
-    start = 1767225623.5
-    saved = sr.read_savedsearches()
-    plans = sr.plan_variants(PREFIX, start, run_id="t4", per_rule_now=True, saved_searches=saved)
+def _utc(text):
+    return float(calendar.timegm(time.strptime(text, "%Y-%m-%d %H:%M:%S")))
+
+
+def test_every_replayed_event_happened_before_the_replay_indexes_it(plans):
+    start = 1767225600.0
     for plan in plans:
-        rule = saved[plan.saved_search]
-        if plan.interval is None:
-            assert plan.rule_id == "collector_stream_silent" and plan.now == int(start) + 60
+        assert plan.now == start
+        for payload in plan.hec_payloads:
+            assert float(payload["time"]) < start, (plan.id, payload["time"])
+        for event in plan.run.events:
+            assert event["time"] < start, (plan.id, event["time"])
+
+
+@pytest.mark.parametrize("cron,after,expected", [
+    ("*/10 * * * *", "2026-01-01 12:03:20", "2026-01-01 12:10:00"),
+    ("*/10 * * * *", "2026-01-01 12:10:00", "2026-01-01 12:20:00"),   # strictly after
+    ("25 * * * *", "2026-01-01 12:25:00", "2026-01-01 13:25:00"),
+    ("25 * * * *", "2026-01-01 23:30:00", "2026-01-02 00:25:00"),
+    ("* * * * *", "2026-01-01 12:03:59", "2026-01-01 12:04:00"),
+    ("5,35 */6 * * *", "2026-01-01 12:40:00", "2026-01-01 18:05:00"),
+    ("10-20/5 * * * *", "2026-01-01 12:16:00", "2026-01-01 12:20:00"),
+])
+def test_next_run_follows_cron(cron, after, expected):
+    assert sr.next_run(cron, _utc(after)) == _utc(expected)
+
+
+def test_next_run_refuses_what_the_suite_cannot_schedule():
+    for cron in ("0 5 1 * *", "*/10 * * *", "61 * * * *"):
+        with pytest.raises(ValueError):
+            sr.next_run(cron, 0)
+
+
+def test_a_rule_is_dispatched_at_its_first_scheduled_run_whose_range_ends_after_the_replay():
+    settings = {"cron_schedule": "*/10 * * * *", "dispatch.latest_time": "-5m@m"}
+    # 12:10 ends its range at 12:05, before the replay was indexed (12:07:30): 12:20 is the first
+    assert sr.scheduled_now(settings, _utc("2026-01-01 12:07:30")) == _utc("2026-01-01 12:20:00")
+    assert sr.scheduled_now(settings, _utc("2026-01-01 12:04:59")) == _utc("2026-01-01 12:10:00")
+    for name, rule in sr.read_savedsearches().items():
+        if not name.endswith(" - Rule"):
             continue
-        end = sr.slice_end(plan, saved)
-        assert end - plan.interval <= start - 1, plan.id      # the slice starts before the replay
-        assert end - start >= plan.interval - 120, plan.id    # and leaves the indexing most of it
-        assert plan.interval == sr.replay.new_events_interval(rule["search"])
-        # the events are placed for that now: the rule's own range still holds them
-        earliest = sr.replay.relative_time(plan.now, rule["dispatch.earliest_time"])
-        recent = [e["time"] for e in plan.run.events if e["time"] >= earliest]
-        assert recent and max(recent) < end, plan.id
+        indexed = _utc("2026-01-01 12:07:30")
+        at = sr.scheduled_now(rule, indexed)
+        assert sr.replay.relative_time(at, rule["dispatch.latest_time"]) > indexed, name
+        earlier = [m for m in range(int(indexed), int(at), 60)
+                   if sr.next_run(rule["cron_schedule"], m - 60) == m]
+        assert all(sr.replay.relative_time(m, rule["dispatch.latest_time"]) <= indexed for m in earlier), name
 
 
-def test_baselines_are_emptied_then_seeded_from_the_variant_and_restored(plans):
+def test_baselines_fold_each_hour_of_history_at_two_consecutive_runs():
+    settings = {"cron_schedule": "55 * * * *", "dispatch.latest_time": "-5m@m"}
+    events = [_utc("2026-01-01 03:10:00"), _utc("2026-01-02 10:20:00"), _utc("2026-01-02 10:40:00"),
+              _utc("2026-01-02 10:52:00")]   # 10:52 is past the 10:55 run's range end (10:50)
+    assert sr.fold_times(settings, events, until=_utc("2026-01-02 12:00:00")) == [
+        _utc("2026-01-01 03:55:00"), _utc("2026-01-01 04:55:00"), _utc("2026-01-02 10:55:00"),
+        _utc("2026-01-02 11:55:00")]
+    # no fold after the rule's own run
+    assert sr.fold_times(settings, events, until=_utc("2026-01-02 11:00:00"))[-1] == _utc("2026-01-02 10:55:00")
+
+
+def test_baseline_lookup_skips_outputlookup_options():
+    assert sr.baseline_lookup("... | outputlookup onepassword_x") == "onepassword_x"
+    assert sr.baseline_lookup("... | outputlookup append=true key_field=_key onepassword_x") == "onepassword_x"
+    with pytest.raises(ValueError):
+        sr.baseline_lookup("| inputlookup onepassword_x")
+    saved = sr.read_savedsearches()
+    transforms = sr.read_conf(os.path.join(ROOT, "package", "default", "transforms.conf"))
+    for name, spec in saved.items():
+        if name.endswith(" - Baseline"):
+            assert sr.baseline_lookup(spec["search"]) in transforms, name
+
+
+def test_baselines_are_emptied_then_folded_by_their_own_searches_and_restored(plans):
     client = FakeClient()
     client.lookups["onepassword_item_usage_hourly"] = [{"user": "kept", "hour": "1", "items": "2"}]
     plan = {p.id: p for p in plans}["item_access_surge-attack"]
     saved = sr.read_savedsearches()
+    name = "1Password - Item Usage Hourly - Baseline"
+    until = plan.now + 1800
+    replayed = (plan.now, plan.now + 300)
     with sr.Fixtures(client) as fixtures:
-        sr.seed_baselines(client, plan, fixtures, saved)
+        folded = sr.fold_baselines(client, plan, fixtures, saved, until, replayed)
         assert client.lookups["onepassword_item_usage_hourly"] == []
-        seeded = [c for c in client.calls if c[1].startswith("| savedsearch")]
-        assert seeded == [("search", '| savedsearch "1Password - Item Usage Hourly - Baseline"',
-                           {"earliest": "-30d", "latest": "now", "now": plan.now})]
+        dispatched = [c for c in client.calls if c[0] == "dispatch"]
+        assert folded == {name: sorted(folded[name])} and len(folded[name]) >= 2
+        assert [c[1] for c in dispatched] == [name] * len(folded[name])
+        assert [c[2]["now"] for c in dispatched] == folded[name]
+        for call in dispatched:
+            # a past run of a baseline that folds by index time is told the replay's indexing is in its window
+            if saved[name].get("dispatch.index_earliest"):
+                assert call[2]["dispatch.index_earliest"] == str(int(plan.now) - 60)
+                assert call[2]["dispatch.index_latest"] == str(int(plan.now) + 360)
+            assert "trigger_actions" not in call[2]
+        # every hour holding history is folded, none after the rule's run
+        moments = [e["time"] for e in plan.run.events]
+        assert all(at <= until for at in folded[name])
+        for moment in moments:
+            assert any(sr.replay.relative_time(at, saved[name]["dispatch.latest_time"]) > moment for at in folded[name])
     assert client.lookups["onepassword_item_usage_hourly"] == [{"user": "kept", "hour": "1", "items": "2"}]
+
+
+def test_alert_counts_read_the_audit_trail_per_job():
+    client = FakeClient()
+    client.audit = [{"sid": "a", "count": "2"}, {"sid": "other", "count": "5"}]
+    assert sr.alert_counts(client, "1Password - R - Rule", ["a", "b"]) == {"a": 2, "b": 0}
+    spl_text = [c[1] for c in client.calls if "alert_fired" in c[1]][0]
+    assert 'ss_name="1Password - R - Rule"' in spl_text and '(sid="a" OR sid="b")' in spl_text
+    assert spl_text.endswith("| stats count by sid")
+
+
+def test_wait_alerts_waits_for_the_audit_trail_to_catch_up():
+    client = FakeClient()
+    client.audit_later = [{"sid": "a", "count": "1"}]
+    assert sr.wait_alerts(client, "R", ["a", "b"], 1, timeout=60, interval=5) == {"a": 1, "b": 0}
+    assert client.slept >= 5
+
+
+def test_wait_alerts_counts_a_repeat_alert_indexed_after_the_first():
+    client = FakeClient()
+    client.audit = [{"sid": "a", "count": "1"}]
+    client.audit_later = [{"sid": "b", "count": "1"}]
+    assert sr.wait_alerts(client, "R", ["a", "b"], 1, timeout=60, interval=5) == {"a": 1, "b": 1}
+
+
+def test_scheduled_runs_are_oldest_first():
+    client = FakeClient()
+    client.scheduler = [{"sid": "s2", "scheduled_time": "1767225660", "result_count": "1"},
+                        {"sid": "s1", "scheduled_time": "1767225600", "result_count": "1"}]
+    assert [r["sid"] for r in sr.scheduled_runs(client, "1Password - R - Rule", 1767225000)] == ["s1", "s2"]
+    spl_text, kwargs = [(c[1], c[2]) for c in client.calls if "sourcetype=scheduler" in c[1]][0]
+    assert 'savedsearch_name="1Password - R - Rule"' in spl_text and "status=success" in spl_text
+    assert kwargs["earliest"] == "1767225000"
 
 
 def test_verdict_refuses_an_unknown_expectation():
@@ -208,11 +313,28 @@ class FakeClient:
         self.macros[name] = definition
         return previous
 
+    audit, audit_later, scheduler, slept = (), (), (), 0
+
+    def sleep(self, seconds):
+        self.slept += seconds
+
+    def clock(self):
+        return self.slept
+
+    def dispatch_saved_search(self, name, **kwargs):
+        self.calls.append(("dispatch", name, kwargs))
+        return "sid%d" % len(self.calls)
+
+    def finish(self, sid):
+        return FakeResult()
+
     def search(self, spl, app=None, **kwargs):
         self.calls.append(("search", spl))
-        if spl.startswith("| savedsearch "):
+        if "action=alert_fired" in spl:
+            return FakeResult(list(self.audit) + (list(self.audit_later) if self.slept else []))
+        if "sourcetype=scheduler" in spl:
             self.calls[-1] = ("search", spl, kwargs)
-            return FakeResult()
+            return FakeResult(list(self.scheduler))
         empty = re.fullmatch(r"\| makeresults \| where 1=0 \| outputlookup override_if_empty=true (\w+)", spl)
         if empty:
             self.lookups[empty.group(1)] = []
@@ -321,7 +443,9 @@ def test_replay_into_splunk_sends_everything_and_waits_for_it(plans):
     path = "%s/ta_1password_events_scn_errors_attack.log" % SPLUNK_LOG_DIR
     client = ReplayClient(log_baseline={path: 7})   # lines of an earlier replay are already there
     stack = ReplayStack(client)
-    sr.replay_into_splunk(client, stack, "https://hec", "tok", "splunk", chosen, timeout=60, interval=5)
+    indexed_by = sr.replay_into_splunk(client, stack, "https://hec", "tok", "splunk", chosen, timeout=60, interval=5,
+                                       wall_clock=lambda: 1767225999.0)
+    assert indexed_by == 1767225999.0     # an epoch, to schedule the rules' runs from (not the client's wait clock)
     assert sorted(client.indexes) == sorted(p.index for p in chosen)
     assert len(client.sent) == sum(len(p.hec_payloads) for p in chosen)
     assert {call[0] for call in stack.calls} == {"splunk"} and {call[2] for call in stack.calls} == {"splunk"}
@@ -337,3 +461,174 @@ def test_replay_into_splunk_times_out_when_events_never_arrive(plans):
     with pytest.raises(WaitTimeout, match="replayed events"):
         sr.replay_into_splunk(client, ReplayStack(client), "https://hec", "tok", "splunk",
                               [p for p in plans if p.rule_id == "vault_export"], timeout=30, interval=5)
+
+
+class FakeSplunk(FakeClient):
+    """splunkd as judge_variant sees it: saved searches dispatched (a rule gives the rows
+    `results` says; a baseline folds one row per user into its lookup, or, `cumulative`,
+    adds to it at every run as a non-idempotent fold would), and the audit trail of the
+    alerts, throttled on the row's values unless `throttle` is off."""
+
+    def __init__(self, results, throttle=True, cumulative=False):
+        super().__init__()
+        self.results, self.throttle, self.cumulative = results, throttle, cumulative
+        self.dispatches, self.jobs, self.alerted, self.fired = [], {}, set(), {}
+        self.saved = sr.read_savedsearches()
+
+    @property
+    def audit(self):
+        return [{"sid": sid, "count": str(n)} for sid, n in self.fired.items() if n]
+
+    def dispatch_saved_search(self, name, now=None, trigger_actions=False, **extra):
+        self.dispatches.append((name, now, trigger_actions, extra))
+        sid = "sid%d" % len(self.dispatches)
+        rows = []
+        if name.endswith(" - Baseline"):
+            lookup = sr.baseline_lookup(self.saved[name]["search"])
+            current = self.lookups.setdefault(lookup, [])
+            row = {"_key": "kate|%d" % (len(current) if self.cumulative else 0), "items": "4"}
+            if self.cumulative or row not in current:
+                current.append(row)
+        else:
+            rows = self.results(name, now)
+        if trigger_actions:
+            fresh = [r for r in rows if not (self.throttle and json.dumps(r, sort_keys=True) in self.alerted)]
+            self.alerted.update(json.dumps(r, sort_keys=True) for r in rows)
+            self.fired[sid] = len(fresh)
+        self.jobs[sid] = FakeResult(rows)
+        self.jobs[sid].sid = sid
+        return sid
+
+    def finish(self, sid):
+        return self.jobs[sid]
+
+    def search(self, spl, app=None, **kwargs):
+        read = re.fullmatch(r"\| inputlookup (\w+)", spl)
+        if read:
+            self.lookups.setdefault(read.group(1), [])
+        return super().search(spl, app=app, **kwargs)
+
+
+def _plan(plans, plan_id):
+    return {p.id: p for p in plans}[plan_id]
+
+
+INDEXED_BY = 1767225600.0 + 95     # the replay, begun at 1767225600, searchable 95 s later
+
+
+def test_a_firing_variant_is_dispatched_at_two_consecutive_runs_with_alert_actions_and_alerts_once(plans):
+    plan = _plan(plans, "brute_force_ip-attack")
+    client = FakeSplunk(lambda name, now: [dict(plan.entity, burst="b1")])
+    sr.judge_variant(client, plan, sr.read_savedsearches(), INDEXED_BY)
+    rule = sr.read_savedsearches()[plan.saved_search]
+    first = sr.scheduled_now(rule, INDEXED_BY)
+    assert client.dispatches == [(plan.saved_search, first, True, {}),
+                                 (plan.saved_search, sr.next_run(rule["cron_schedule"], first), True, {})]
+    assert client.fired == {"sid1": 1, "sid2": 0}
+    assert client.macros["1password_index"] == "index=*"       # restored
+
+
+def test_a_repeat_alert_at_the_next_run_fails_the_variant(plans):
+    plan = _plan(plans, "brute_force_ip-attack")
+    client = FakeSplunk(lambda name, now: [dict(plan.entity, burst="b1")], throttle=False)
+    with pytest.raises(AssertionError, match=r"never again at a later run .*: \[1, 1\]"):
+        sr.judge_variant(client, plan, sr.read_savedsearches(), INDEXED_BY)
+
+
+def test_one_incident_reported_twice_fails_the_variant(plans):
+    plan = _plan(plans, "brute_force_ip-straddle_hour")
+    client = FakeSplunk(lambda name, now: [dict(plan.entity, burst="b1"), dict(plan.entity, burst="b2")])
+    with pytest.raises(AssertionError, match=r"expected 1 result\(s\)"):
+        sr.judge_variant(client, plan, sr.read_savedsearches(), INDEXED_BY)
+
+
+def test_two_incidents_are_two_results_and_two_alerts(plans):
+    plan = _plan(plans, "brute_force_ip-two_bursts")
+    client = FakeSplunk(lambda name, now: [dict(plan.entity, burst="b1"), dict(plan.entity, burst="b2")])
+    sr.judge_variant(client, plan, sr.read_savedsearches(), INDEXED_BY)
+    assert client.fired == {"sid1": 2, "sid2": 0}
+
+
+def test_a_silent_variant_is_dispatched_once_and_any_result_fails_it(plans):
+    plan = _plan(plans, "brute_force_ip-below_threshold")
+    quiet = FakeSplunk(lambda name, now: [])
+    sr.judge_variant(quiet, plan, sr.read_savedsearches(), INDEXED_BY)
+    assert [(d[0], d[2]) for d in quiet.dispatches] == [(plan.saved_search, False)]
+    noisy = FakeSplunk(lambda name, now: [{"src": "203.0.113.66"}])
+    with pytest.raises(AssertionError, match="silent"):
+        sr.judge_variant(noisy, plan, sr.read_savedsearches(), INDEXED_BY)
+
+
+def test_baselines_are_folded_before_the_rule_and_a_fold_that_adds_on_a_rerun_fails(plans):
+    plan = _plan(plans, "item_access_surge-attack")
+    saved = sr.read_savedsearches()
+    client = FakeSplunk(lambda name, now: [dict(plan.entity)])
+    sr.judge_variant(client, plan, saved, INDEXED_BY)
+    names = [d[0] for d in client.dispatches]
+    baseline = "1Password - Item Usage Hourly - Baseline"
+    assert names[-2:] == [plan.saved_search] * 2 and set(names[:-2]) == {baseline}
+    assert all(d[2] is False for d in client.dispatches[:-2])
+    assert [d[1] for d in client.dispatches[:-3]] == sorted(d[1] for d in client.dispatches[:-3])
+    assert all(d[1] <= client.dispatches[-2][1] for d in client.dispatches[:-2])
+    with pytest.raises(AssertionError, match="idempotent"):
+        sr.judge_variant(FakeSplunk(lambda name, now: [dict(plan.entity)], cumulative=True), plan, saved, INDEXED_BY)
+
+
+def test_the_scheduler_judgement_wants_results_at_every_run_and_one_alert():
+    client = FakeClient()
+    client.scheduler = [{"sid": "s0", "scheduled_time": "1767225540", "result_count": "0"},
+                        {"sid": "s1", "scheduled_time": "1767225600", "result_count": "1"},
+                        {"sid": "s2", "scheduled_time": "1767225660", "result_count": "1"}]
+    client.audit = [{"sid": "s1", "count": "1"}]
+    runs = sr.judge_scheduled_runs(client, "1Password - R - Rule", 1, 2, 1767225000, timeout=60, interval=5)
+    assert [r["sid"] for r in runs] == ["s1", "s2"]
+    client.audit = [{"sid": "s1", "count": "1"}, {"sid": "s2", "count": "1"}]
+    with pytest.raises(AssertionError, match="alert once"):
+        sr.judge_scheduled_runs(client, "1Password - R - Rule", 1, 2, 1767225000, timeout=60, interval=5)
+    client.scheduler = client.scheduler[:2]
+    from e2e.splunk_client import WaitTimeout
+    with pytest.raises(WaitTimeout, match="2 scheduled runs"):
+        sr.judge_scheduled_runs(client, "1Password - R - Rule", 1, 2, 1767225000, timeout=20, interval=5)
+
+
+class DeliveringSplunk(FakeSplunk):
+    """A rule that sees the held-back half only once it is delivered; `bucket` names the
+    incident by the hour of the last event it sees (a clock bucket) instead of the burst."""
+
+    def __init__(self, plan, bucket=False):
+        self.delivered = False
+        entity = dict(plan.entity)
+        super().__init__(lambda name, now: [dict(entity, key="h2" if bucket and self.delivered else "h1")])
+
+    def deliver(self, plan):
+        self.delivered = True
+        plan.hec_payloads, plan.held_back = plan.hec_payloads + plan.held_back, []
+        return INDEXED_BY + 600
+
+
+def test_an_incident_across_the_hour_is_judged_before_and_after_its_second_half_arrives(plans):
+    plan = copy.copy(_plan(plans, "brute_force_ip-straddle_hour")).hold_back_after_the_hour()
+    assert plan.held_back and plan.hec_payloads
+    boundary = (int(float(plan.hec_payloads[0]["time"])) // 3600 + 1) * 3600
+    assert all(float(p["time"]) < boundary for p in plan.hec_payloads)
+    assert all(float(p["time"]) >= boundary for p in plan.held_back)
+    client = DeliveringSplunk(plan)
+    sr.judge_variant(client, plan, sr.read_savedsearches(), INDEXED_BY, deliver=client.deliver)
+    rule = sr.read_savedsearches()[plan.saved_search]
+    before = sr.scheduled_now(rule, INDEXED_BY)
+    after = sr.scheduled_now(rule, INDEXED_BY + 600)
+    assert [d[1:3] for d in client.dispatches] == [(before, True), (after, True),
+                                                   (sr.next_run(rule["cron_schedule"], after), True)]
+    assert sum(client.fired.values()) == 1 and not plan.held_back
+
+
+def test_a_clock_bucketed_key_that_alerts_again_after_the_hour_fails(plans):
+    plan = copy.copy(_plan(plans, "brute_force_ip-straddle_hour")).hold_back_after_the_hour()
+    client = DeliveringSplunk(plan, bucket=True)
+    with pytest.raises(AssertionError, match=r"alerts by run, in order: \[1, 1, 0\]"):
+        sr.judge_variant(client, plan, sr.read_savedsearches(), INDEXED_BY, deliver=client.deliver)
+
+
+def test_holding_back_needs_events_on_both_sides_of_an_hour(plans):
+    with pytest.raises(ValueError, match="do not cross an hour"):
+        copy.copy(_plan(plans, "brute_force_ip-attack")).hold_back_after_the_hour()

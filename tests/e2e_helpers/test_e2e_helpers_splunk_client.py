@@ -251,6 +251,27 @@ def test_dispatch_saved_search_quotes_the_name_and_pins_now(client):
 
 
 @responses.activate
+def test_dispatch_saved_search_with_alert_actions_and_an_index_window(client):
+    url = BASE + "/servicesNS/nobody/TA-1password-events/saved/searches/B/dispatch"
+    responses.post(url, json={"sid": "fold1"})
+    overrides = {"dispatch.index_earliest": "1767225000", "dispatch.index_latest": "1767226000"}
+    assert client.dispatch_saved_search("B", now=1767225600, trigger_actions=True, **overrides) == "fold1"
+    assert _form(responses.calls[0]) == dict(overrides, trigger_actions="1", **{"dispatch.now": "1767225600"})
+
+
+@responses.activate
+def test_enable_and_disable_a_saved_search(client):
+    base = BASE + "/servicesNS/nobody/TA-1password-events/saved/searches/1Password%20-%20R%20-%20Rule"
+    responses.post(base + "/enable", json={})
+    responses.post(base + "/disable", json={})
+    client.enable_saved_search("1Password - R - Rule")
+    client.disable_saved_search("1Password - R - Rule")
+    assert [urlsplit(c.request.url).path for c in responses.calls] == [
+        urlsplit(base).path + "/enable", urlsplit(base).path + "/disable"]
+    assert all(c.request.method == "POST" for c in responses.calls)
+
+
+@responses.activate
 def test_hec_events_batches_and_checks_the_answer(client):
     responses.post(HEC + "/services/collector/event", json={"text": "Success", "code": 0})
     responses.post(HEC + "/services/collector/event", json={"text": "Success", "code": 0})
