@@ -751,6 +751,8 @@ class FakeSplunkd:
             kind = "auth"
         elif segments[:2] in (["data", "inputs"], ["data", "indexes"], ["search", "jobs"]):
             kind = segments[1]
+        elif segments[:3] == ["search", "v2", "jobs"]:
+            kind, segments = "jobs", segments[:1] + segments[2:]
         session = self._session(headers)
         json_out = json_mode or kind == "kvstore"
         try:
@@ -792,7 +794,7 @@ class FakeSplunkd:
                 if result is not None:
                     pass
                 elif kind == "jobs":
-                    status, text = serve_search_jobs(self, method, segments[2:], form)
+                    status, text = serve_search_jobs(self, method, segments[2:], form, query)
                     return status, "application/json; charset=UTF-8", text, kind
                 elif kind == "kvstore":
                     status, text = self._kv_data(method, app, segments[3:], query, body)
@@ -810,7 +812,7 @@ class FakeSplunkd:
                 elif kind == "inputs":
                     result = serve_data_inputs(self, method, app, owner, ns, segments[2:], form)
                 elif kind == "indexes":
-                    result = serve_indexes(self, method, app, owner, ns, segments[2:])
+                    result = serve_indexes(self, method, app, owner, ns, segments[2:], query)
                 else:
                     raise _HttpError(404, "fake splunkd does not serve %s" % parts.path)
             status, path, title, entries = result

@@ -7,7 +7,8 @@
       the modular input's stanzas [<scheme>://<name>] of inputs.conf (GET, POST, DELETE);
       inherited from [<scheme>] and [default] as splunkd shows them
   data/indexes
-      GET: splunkd's built-in indexes and the [<index>] stanzas of indexes.conf
+      GET: splunkd's built-in indexes and the [<index>] stanzas of indexes.conf (no
+      data/indexes/_validateName: 404, as from a splunkd older than that action)
   search/jobs[/<sid>[/results]]
       the one search the pages run (the footer's app build: `| rest services/apps/local/<app>
       splunk_server=local | fields build`, answered from the app's app.conf); any other search
@@ -159,9 +160,11 @@ def serve_data_inputs(splunkd, method, app, owner, ns, segments, form):
 
 
 # -- data/indexes ------------------------------------------------------------------------------
-def serve_indexes(splunkd, method, app, owner, ns, segments):
+def serve_indexes(splunkd, method, app, owner, ns, segments, query):
     """Caller holds splunkd._lock."""
-    if method != "GET" or segments:
+    if segments:  # as a splunkd without _validateName (splunktaucclib's IndexName then checks the name itself)
+        raise _error(404, "Not Found")
+    if method != "GET":
         raise _error(405, "Method not allowed")
     from .fake import _acl, _matches
 
@@ -173,20 +176,32 @@ def serve_indexes(splunkd, method, app, owner, ns, segments):
         content = {"datatype": "event", "disabled": "0", "isInternal": "1" if name.startswith("_") else "0",
                    "totalEventCount": "0"}
         content.update(configured.get(name, ({}, None))[0])
+        if not _matches(query.get("search"), name, content, {"app": "system"}):
+            continue
         entries.append(Entry(name, base + "/" + quote(name, safe=""), content, _acl("system", owner)))
     return 200, base, "indexes", entries
 
 
 # -- search/jobs ---------------------------------------------------------------------------------
-def serve_search_jobs(splunkd, method, segments, form):
+def _job_entry(sid, job):
+    rows = job["results"] or []
+    content = {"sid": sid, "dispatchState": "FAILED" if job["failure"] else "DONE", "isDone": True,
+               "isFailed": bool(job["failure"]), "doneProgress": 1, "resultCount": len(rows), "eventCount": 0,
+               "resultPreviewCount": len(rows), "request": {"search": job["search"]},
+               "messages": [{"type": "FATAL", "text": job["failure"]}] if job["failure"] else []}
+    return {"name": job["search"], "content": content}
+
+
+def serve_search_jobs(splunkd, method, segments, form, query):
     """(status, JSON text). Caller holds splunkd._lock."""
     jobs = splunkd.__dict__.setdefault("_search_jobs", {})
+    if not segments and method == "GET":  # the jobs asked for by id (how @splunk/search-job polls)
+        wanted = [sid for sid in (query.get("id") or "").split(",") if sid]
+        return 200, json.dumps({"entry": [_job_entry(sid, jobs[sid]) for sid in wanted if sid in jobs]})
     if not segments:
         if method != "POST":
-            raise _error(405, "fake splunkd lists no search jobs")
+            raise _error(405, "Method not allowed")
         search = (form.get("search") or "").strip()
-        if not search.startswith("|"):
-            search = "search " + search
         sid = "fake_%s" % uuid.uuid4().hex[:12]
         found = APP_BUILD_SEARCH.match(search)
         job = {"search": search, "results": None, "failure": None}
@@ -201,15 +216,10 @@ def serve_search_jobs(splunkd, method, segments, form):
     job = jobs.get(segments[0])
     if job is None:
         raise _error(404, "Unknown sid.")
-    rows = job["results"] or []
     if len(segments) == 1:
-        state = "FAILED" if job["failure"] else "DONE"
-        content = {"sid": segments[0], "dispatchState": state, "isDone": True, "isFailed": bool(job["failure"]),
-                   "doneProgress": 1, "resultCount": len(rows), "eventCount": 0, "resultPreviewCount": len(rows),
-                   "messages": [{"type": "FATAL", "text": job["failure"]}] if job["failure"] else [],
-                   "request": {"search": job["search"]}}
-        return 200, json.dumps({"entry": [{"name": job["search"], "content": content}]})
+        return 200, json.dumps({"entry": [_job_entry(segments[0], job)]})
     if segments[1] in ("results", "results_preview") and method == "GET":
+        rows = job["results"] or []
         fields = sorted({k for row in rows for k in row})
         return 200, json.dumps({"preview": False, "init_offset": 0, "messages": [],
                                 "fields": [{"name": f} for f in fields], "results": rows})
