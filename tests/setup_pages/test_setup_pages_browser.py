@@ -12,7 +12,7 @@ import shutil
 import pytest
 
 from browser_harness import GRANTED, SetupStack, drive, missing_tools
-from setup_pages_helpers import account_entity
+from setup_pages_helpers import account_entity, input_entity
 from splunk_web import BootstrapChanged, check_bootstrap
 from splunkd_fake import ACCOUNT_CONF, ENCRYPTED, SETTINGS_CONF, credential_realm
 
@@ -108,11 +108,14 @@ def test_a_good_token_is_saved_encrypted_listed_masked_with_its_event_types(sess
         ["acme", "Custom URL", stack.simulator.url, "Sign-in attempts, Audit events"]]
 
 
-def test_a_custom_url_the_page_refuses_is_never_sent(session):
+def test_values_the_page_refuses_are_never_sent(session):
     stack, report = session
+    shown = report["steps"]["refusedInPage"]
     refusal = next(v["errorMsg"] for v in account_entity("custom_url")["validators"] if v["pattern"] == "^[^@]*$")
-    assert refusal in report["steps"]["refusedInPage"]["customUrl"]
+    assert refusal in shown["customUrl"]
     assert [r.form.get("name") for r in _posts(stack, ACCOUNT_ENDPOINT)] == ["acme_refused", "acme"]
+    assert input_entity("page_size")["validators"][0]["errorMsg"] in shown["pageSize"]
+    assert [r.form.get("page_size") for r in _posts(stack, "ta_1password_events_onepassword")] == ["1000"]
 
 
 def test_enabling_the_proxy_saves_it_with_the_password_encrypted(session):

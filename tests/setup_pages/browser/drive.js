@@ -160,6 +160,10 @@ async function scenario(page, job, report) {
   for (const type of job.eventTypes) await chooseOption(page, form, 'Event types', type);
   await chooseOption(page, form, 'Index', 'onepassword');
   await form.getByRole('textbox', { name: 'Start time' }).fill(job.startDate);
+  await form.getByRole('textbox', { name: 'Page size' }).fill('1001'); // one past the API's maximum
+  await submit(form);
+  steps.refusedInPage.pageSize = await dialogError(page);
+  await form.getByRole('textbox', { name: 'Page size' }).fill('1000');
   await submit(form);
   await form.waitFor({ state: 'detached', timeout: TIMEOUT_MS * 2 });
   await waitForRow(page, 'acme_events');
