@@ -4,9 +4,9 @@ handlers run in it), the Events API simulator and a stand-in for Splunk Web.
     with SetupStack(addon_dir) as stack:            # fake splunkd + simulator + Splunk Web
         result = drive(stack, out_dir)  # browser/drive.js: what a user saw, per step
 
-Regenerate the screenshots in docs/ (from the repository root, after ./ucc_build.sh):
+Regenerate the screenshots in docs/ (from the repository root; the README shows them):
 
-    .venv/bin/python tests/setup_pages/browser_harness.py --screenshots docs
+    ./ucc_build.sh --skip-appinspect && .venv/bin/python tests/setup_pages/browser_harness.py --screenshots docs
 
 The npm package (playwright-core, pinned in browser/package-lock.json) is installed by
 `npm ci` into browser/node_modules (not committed) when missing or when the lock changed;
@@ -137,6 +137,10 @@ def main(argv):
         return 1
     out = os.path.abspath(argv[1])
     addon = os.path.join(ROOT, "output", "TA-1password-events")
+    if not os.path.isdir(addon):
+        print("cannot make screenshots: no built add-on in output/ (run ./ucc_build.sh --skip-appinspect)",
+              file=sys.stderr)
+        return 1
     with SetupStack(addon) as stack, tempfile.TemporaryDirectory(prefix="setup-pages-") as work:
         report = drive(stack, work, screenshots=True)
         for name in report["screenshots"]:

@@ -92,11 +92,16 @@ async function notice(page, job, text) {
   return shown;
 }
 
-async function shot(page, job, report, name) {
+const SCREEN = { width: 1280, height: 800 };
+const DIALOG_SCREEN = { width: 1280, height: 1150 }; // the whole Add Account dialog, unscrolled
+
+async function shot(page, job, report, name, size) {
   if (!job.screenshots) return;
+  await page.setViewportSize(size || SCREEN);
   await page.mouse.move(0, 0);
-  await page.waitForTimeout(600); // menus and dialogs finish their animations
+  await page.waitForTimeout(600); // menus and dialogs finish their animations, the layout settles
   await page.screenshot({ path: path.join(job.screenshots, name) });
+  await page.setViewportSize(SCREEN);
   report.screenshots.push(name);
 }
 
@@ -115,7 +120,7 @@ async function scenario(page, job, report) {
   // 2. the simulator's token: saved, listed with the event types it grants, shown masked
   form = await fillAccount(page, job, 'acme', job.goodToken);
   await form.getByText('Add Accounts').click(); // the token field loses focus, as when moving on
-  await shot(page, job, report, 'setup_add_account.png');
+  await shot(page, job, report, 'setup_add_account.png', DIALOG_SCREEN);
   await submit(form);
   await form.waitFor({ state: 'detached', timeout: TIMEOUT_MS * 2 });
   await waitForRow(page, 'acme');
@@ -176,7 +181,7 @@ async function scenario(page, job, report) {
   const report = { steps: {}, consoleErrors: [], failedResponses: [], screenshots: [], problems: [] };
   const browser = await chromium.launch({ executablePath: job.chromium, args: ARGS });
   try {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
+    const page = await browser.newPage({ viewport: SCREEN });
     page.setDefaultTimeout(TIMEOUT_MS);
     page.on('console', (m) => { if (m.type() === 'error') report.consoleErrors.push(m.text().slice(0, 500)); });
     page.on('pageerror', (e) => report.problems.push(`page error: ${e.message.slice(0, 500)}`));
