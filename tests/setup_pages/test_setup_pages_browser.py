@@ -47,9 +47,16 @@ def _stored_secret(stack, conf, stanza):
 
 
 def test_the_session_ran_every_step_without_a_page_error(session):
-    _, report = session
+    stack, report = session
     assert report["problems"] == [], "\n".join(report["problems"]) + "\n" + report.get("failureText", "")
     assert set(report["steps"]) == {"refused", "good", "refusedInPage", "proxy", "input"}
+    # the only failed loads: the chrome not provided, and the refused account's answer
+    refused = "%s/splunkd/__raw%s?output_mode=json" % (stack.web.origin + "/en-US", ACCOUNT_ENDPOINT)
+    failed = [r for r in report["failedResponses"]
+              if not any(r["url"].endswith(p) for p in NOT_PROVIDED) and (r["url"], r["status"]) != (refused, 500)]
+    assert failed == []
+    assert [e for e in report["consoleErrors"] if not e.startswith("Failed to load resource:")
+            and e != "Unable to load layout."] == []
 
 
 def test_the_page_starts_as_splunk_web_serves_it(session):
