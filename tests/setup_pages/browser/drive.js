@@ -123,8 +123,9 @@ async function scenario(page, job, report) {
   await shot(page, job, report, 'setup_add_account.png', DIALOG_SCREEN);
   await submit(form);
   await form.waitFor({ state: 'detached', timeout: TIMEOUT_MS * 2 });
+  steps.good = { notice: await notice(page, job, 'Created "acme"') };
   await waitForRow(page, 'acme');
-  steps.good = { notice: await notice(page, job, 'Created "acme"'), rows: await tableRows(page) };
+  steps.good.rows = await tableRows(page);
   await shot(page, job, report, 'setup_accounts.png');
   const row = page.locator('table tbody tr').filter({ hasText: 'acme' }).first();
   await row.getByRole('button', { name: /^Edit/ }).click();
@@ -171,8 +172,9 @@ async function scenario(page, job, report) {
   await form.getByRole('textbox', { name: 'Page size' }).fill('1000');
   await submit(form);
   await form.waitFor({ state: 'detached', timeout: TIMEOUT_MS * 2 });
+  steps.input = { notice: await notice(page, job, 'Created "acme_events"') };
   await waitForRow(page, 'acme_events');
-  steps.input = { notice: await notice(page, job, 'Created "acme_events"'), rows: await tableRows(page) };
+  steps.input.rows = await tableRows(page);
   await shot(page, job, report, 'setup_inputs.png');
 }
 
