@@ -2,8 +2,8 @@
 // playwright-core; no browser is downloaded) as an admin would, and reports what they saw.
 //
 //   node drive.js job.json
-// job.json: {"origin", "app", "chromium", "simulatorUrl", "goodToken", "refusedToken",
-//            "screenshots": "<dir>"|null, "report": "<report.json path>"}
+// job.json: {"origin", "app", "chromium", "simulatorUrl", "goodToken", "refusedToken", "eventTypes",
+//            "startDate", "screenshots": "<dir>"|null, "report": "<report.json path>"}
 // report.json: {"steps": {"<step>": {...what the page showed...}}, "consoleErrors": [...],
 //               "failedResponses": [...], "screenshots": [...], "problems": [...]}
 //
@@ -144,7 +144,6 @@ async function scenario(page, job, report) {
 
   // 4. the proxy: enabled and saved
   await openTab(page, job, 'configuration', 'proxy');
-  const proxy = page.locator('form, [data-test="body"], main').filter({ has: page.getByText('Host') }).first();
   await page.getByRole('checkbox', { name: 'Enable' }).click();
   await page.getByRole('textbox', { name: 'Host' }).fill('proxy.example.internal');
   await page.getByRole('textbox', { name: 'Port' }).fill('3128');
@@ -154,7 +153,6 @@ async function scenario(page, job, report) {
   const saved = page.getByText(/saved|updated/i).first();
   await saved.waitFor({ timeout: TIMEOUT_MS });
   steps.proxy = { message: (await saved.innerText()).trim() };
-  void proxy;
 
   // 5. an input reading the account
   await openTab(page, job, 'inputs');
