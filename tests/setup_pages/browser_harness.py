@@ -13,6 +13,7 @@ The npm package (playwright-core, pinned in browser/package-lock.json) is instal
 Chromium is Debian's /usr/bin/chromium (no browser is downloaded).
 """
 
+import filecmp
 import json
 import os
 import shutil
@@ -51,7 +52,7 @@ def missing_tools():
 def ensure_packages():
     lock = os.path.join(BROWSER, "package-lock.json")
     stamp = os.path.join(BROWSER, "node_modules", ".package-lock.installed")
-    if os.path.exists(stamp) and open(stamp, "rb").read() == open(lock, "rb").read():
+    if os.path.exists(stamp) and filecmp.cmp(stamp, lock, shallow=False):
         return
     result = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=BROWSER,
                             capture_output=True, text=True, timeout=600)

@@ -49,6 +49,14 @@ class BootstrapChanged(AssertionError):
     pass
 
 
+def _read(path, mode="r"):
+    """A file's contents, or None when it does not exist."""
+    if not os.path.isfile(path):
+        return None
+    with open(path, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as handle:
+        return handle.read()
+
+
 def _template_scripts(template_text):
     return re.findall(r"""(?:src=|_loadScript\()\s*['"]([^'"]+)['"]""", template_text)
 
@@ -58,12 +66,12 @@ def check_bootstrap(addon_dir):
     /en-US/app/<app>/), or BootstrapChanged saying what no longer matches."""
     app = os.path.basename(os.path.normpath(addon_dir))
     problems = []
-    meta = json.load(open(os.path.join(addon_dir, "appserver", "static", "js", "build", "globalConfig.json"),
-                          encoding="utf-8"))["meta"]
+    config = _read(os.path.join(addon_dir, "appserver", "static", "js", "build", "globalConfig.json"))
+    meta = json.loads(config)["meta"] if config else {}
     if meta.get("_uccVersion") != UCC_VERSION:
         problems.append("built with UCC %s, the stand-in knows %s" % (meta.get("_uccVersion"), UCC_VERSION))
     template = os.path.join(addon_dir, "appserver", "templates", "base.html")
-    text = open(template, encoding="utf-8").read() if os.path.exists(template) else ""
+    text = _read(template) or ""
     scripts = _template_scripts(text)
     wanted = {
         "config": r"^\.\./\.\./config\?autoload=1$",
@@ -79,7 +87,7 @@ def check_bootstrap(addon_dir):
         else:
             found[name] = hits[0]
     entry = os.path.join(addon_dir, "appserver", "static", "js", "build", "entry_page.js")
-    code = open(entry, encoding="utf-8").read() if os.path.exists(entry) else ""
+    code = _read(entry) or ""
     if not code:
         problems.append("no appserver/static/js/build/entry_page.js")
     for needle in CONFIG_KEYS + ("splunkweb_csrf_token_", "X-Splunk-Form-Key"):
@@ -166,14 +174,12 @@ class SplunkWeb:
         if app != self.app:
             return None
         path = os.path.join(self.addon_dir, "appserver", relative.lstrip("/"))
-        return open(path, "rb").read() if os.path.exists(path) else None
+        return _read(path, "rb")
 
     def static_file(self, relative):
         root = os.path.join(self.addon_dir, "appserver", "static")
         path = os.path.normpath(os.path.join(root, relative))
-        if not path.startswith(root + os.sep) or not os.path.isfile(path):
-            return None
-        return open(path, "rb").read()
+        return _read(path, "rb") if path.startswith(root + os.sep) else None
 
     def to_splunkd(self, method, path_and_query, headers, body):
         request = urllib.request.Request(self.splunkd.url + path_and_query, data=body if method != "GET" else None,
