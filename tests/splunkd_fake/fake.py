@@ -41,6 +41,8 @@ from contextlib import contextmanager
 from urllib.parse import parse_qs, parse_qsl, quote, unquote, urlsplit
 
 from .render import Entry, atom_feed, json_error, json_feed, xml_error
+from .setup_endpoints import (find_admin_endpoint, serve_admin_endpoint, serve_data_inputs, serve_indexes,
+                              serve_search_jobs)
 
 ADDON = "TA-1password-events"
 REST_ROOT = "ta_1password_events"
@@ -285,6 +287,8 @@ class FakeSplunkd:
         shutil.copytree(SPLUNK_SITE, site, ignore=shutil.ignore_patterns("__pycache__"))
         shutil.copytree(os.path.join(FAKE_SPLUNK_MODULES, "persistconn"), os.path.join(site, "splunk", "persistconn"),
                         ignore=shutil.ignore_patterns("__pycache__"))
+        # the handler classes of splunk.admin (splunk_site/splunk/admin.py serves the requests)
+        shutil.copy(os.path.join(FAKE_SPLUNK_MODULES, "admin.py"), os.path.join(site, "splunk", "_admin_model.py"))
 
     # -- the environment of splunkd's children ---------------------------------------
     def env(self, extra=None):
@@ -745,6 +749,10 @@ class FakeSplunkd:
             kind = "properties"
         elif segments[:2] == ["authentication", "current-context"]:
             kind = "auth"
+        elif segments[:2] in (["data", "inputs"], ["data", "indexes"], ["search", "jobs"]):
+            kind = segments[1]
+        elif segments[:3] == ["search", "v2", "jobs"]:
+            kind, segments = "jobs", segments[:1] + segments[2:]
         session = self._session(headers)
         json_out = json_mode or kind == "kvstore"
         try:
@@ -765,6 +773,15 @@ class FakeSplunkd:
                         endpoint, method, session, headers.get("Authorization")[len("Splunk "):], owner, app,
                         "/".join(segments), parse_qsl(parts.query, keep_blank_values=True), body, headers, query)
             owner = owner or "nobody"
+            ns = "/servicesNS/%s/%s/" % (quote(owner, safe=""), quote(app, safe=""))
+            result = None
+            if kind == "unknown":
+                with self._lock:
+                    admin = find_admin_endpoint(self._confs, segments)
+                if admin is not None:  # served outside the lock: the handler calls back into splunkd
+                    result = serve_admin_endpoint(self, admin, method, session,
+                                                  headers.get("Authorization")[len("Splunk "):], ns,
+                                                  parse_qsl(body.decode("utf-8"), keep_blank_values=True), query)
             if kind.startswith("kvstore"):
                 with self._lock:
                     failure = self._kv_failures.pop(0) if self._kv_failures else None
@@ -773,12 +790,16 @@ class FakeSplunkd:
             form = {}
             if body and "json" not in (headers.get("Content-Type") or ""):
                 form = {k: v[-1] for k, v in parse_qs(body.decode("utf-8"), keep_blank_values=True).items()}
-            ns = "/servicesNS/%s/%s/" % (quote(owner, safe=""), quote(app, safe=""))
             with self._lock:
-                if kind == "kvstore":
+                if result is not None:
+                    pass
+                elif kind == "jobs":
+                    status, text = serve_search_jobs(self, method, segments[2:], form, query)
+                    return status, "application/json; charset=UTF-8", text, kind
+                elif kind == "kvstore":
                     status, text = self._kv_data(method, app, segments[3:], query, body)
                     return status, "application/json; charset=UTF-8", text, kind
-                if kind == "kvstore_config":
+                elif kind == "kvstore_config":
                     result = self._kv_config(method, app, owner, ns, segments[3:], form, query)
                 elif kind == "passwords":
                     result = self._storage_passwords(method, app, owner, ns, rest[2:], form, query)
@@ -788,6 +809,10 @@ class FakeSplunkd:
                     result = self._properties(method, app, owner, ns, segments[1:], form, query)
                 elif kind == "auth" and method == "GET":
                     result = self._current_context(session, ns)
+                elif kind == "inputs":
+                    result = serve_data_inputs(self, method, app, owner, ns, segments[2:], form)
+                elif kind == "indexes":
+                    result = serve_indexes(self, method, app, owner, ns, segments[2:], query)
                 else:
                     raise _HttpError(404, "fake splunkd does not serve %s" % parts.path)
             status, path, title, entries = result
