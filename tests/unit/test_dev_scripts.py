@@ -19,3 +19,34 @@ def test_a_python_the_tools_cannot_use_is_refused_with_one_line(script, tmp_path
     assert result.returncode == 2 and len(err) == 1
     assert "need Python 3.10 to 3.13" in err[0] and "3.9.18" in err[0] and "PYTHON=" in err[0]
     assert not (tmp_path / "venv").exists()  # refused before anything was made
+
+
+PYTHON_311 = "/root/.pyenv/versions/3.11.7/bin/python3"
+PYTHON_312 = "/root/.pyenv/versions/3.12.1/bin/python3"
+
+
+def _ensure_venv(env):
+    script = ". tools/ensure_venv.sh"
+    return subprocess.run(["bash", "-c", script], env=env, capture_output=True, timeout=180, cwd=ROOT)
+
+
+def _version(venv):
+    return subprocess.run([str(venv / "bin" / "python"), "-c", "import platform; print(platform.python_version())"],
+                          capture_output=True, check=True).stdout.decode().strip()
+
+
+@pytest.mark.skipif(not (os.path.exists(PYTHON_311) and os.path.exists(PYTHON_312)),
+                    reason="needs Python 3.11 and 3.12 to switch between")
+def test_python_is_honoured_when_the_virtualenv_was_made_by_another_one(tmp_path):
+    venv = tmp_path / "venv"
+    subprocess.run([PYTHON_312, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    shutil.copy(os.path.join(ROOT, "requirements.txt"), venv / ".requirements.installed")
+    # no package index here: the new virtualenv's pip install fails fast, after the switch this test is about
+    env = dict(os.environ, VENV=str(venv), PIP_NO_INDEX="1", PIP_FIND_LINKS=str(tmp_path))
+    env.pop("PYENV_VERSION", None)
+    same = _ensure_venv(dict(env, PYTHON=PYTHON_312))
+    assert same.returncode == 0 and same.stderr == b"" and _version(venv) == "3.12.1"
+    other = _ensure_venv(dict(env, PYTHON=PYTHON_311))
+    lines = other.stderr.decode().splitlines()
+    assert lines[0].startswith("== %s was made with" % venv) and "3.12.1" in lines[0] and "3.11.7" in lines[0]
+    assert _version(venv) == "3.11.7"
