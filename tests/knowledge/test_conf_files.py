@@ -167,7 +167,8 @@ def test_every_way_the_api_writes_a_time_reaches_the_timestamp_recogniser_whole(
     from datetime import datetime
 
     settings = read_conf(os.path.join(DEFAULT, "props.conf"))[sourcetype]
-    assert "TIME_FORMAT" not in settings and "DATETIME_CONFIG" not in settings
+    # empty: no format (the default), said so that 1Password's app's format cannot apply (test_coexistence.py)
+    assert settings["TIME_FORMAT"] == "" and "DATETIME_CONFIG" not in settings
     assert settings["TZ"] == "UTC", "a time without a zone is the API's UTC, not the indexer's zone"
     raw = '{"uuid":"X",%s,"category":"success"}' % text
     match = re.search(settings["TIME_PREFIX"], raw)
