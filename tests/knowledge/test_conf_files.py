@@ -8,7 +8,7 @@ import re
 import pytest
 from addonfactory_splunk_conf_parser_lib import TABConfigParser
 
-from cim_mapping import LOOKUPS, PACKAGE, SOURCETYPES, lookup_pairs, read_conf
+from cim_mapping import LOOKUPS, PACKAGE, ROOT, SOURCETYPES, lookup_pairs, read_conf
 
 DEFAULT = os.path.join(PACKAGE, "default")
 KNOWLEDGE_CONFS = ("props.conf", "transforms.conf", "eventtypes.conf", "tags.conf", "macros.conf")
@@ -213,3 +213,28 @@ def test_eventtypes_and_tags_refer_to_each_other():
         sourcetypes = re.findall(r'sourcetype="([^"]+)"', spec["search"])
         assert sourcetypes and set(sourcetypes) <= set(SOURCETYPES), name
         assert "|" not in spec["search"], "%s: eventtype searches cannot use pipes" % name
+
+
+# where the docs speak to admins and analysts: the README, docs/ and the dashboards' text
+_CIM_TEXTS = ["README.md"] + ["docs/" + n for n in sorted(os.listdir(os.path.join(ROOT, "docs"))) if n.endswith(".md")] \
+    + ["package/default/data/ui/views/" + n for n in sorted(os.listdir(os.path.join(DEFAULT, "data", "ui", "views")))]
+_NEEDS_CIM = re.compile(r"(?:need|must|require)[^.]{0,80}(?:CIM data models?|Common Information Model app|CIM app)"
+                        r"|(?:CIM data models?|Common Information Model app|CIM app)[^.]{0,40}(?:must be installed|is required)",
+                        re.I)
+# a sentence that says the CIM app is needed may say so only for content other than the add-on's own
+_OTHER_CONTENT = re.compile(r"\bno\b|\bnot\b|\bnone\b|Enterprise Security|\bES\b|data-model content|tstats|CIM-dependent|e2e",
+                            re.I)
+
+
+def test_the_docs_tell_one_story_the_add_ons_own_content_reads_no_data_model():
+    claims = []
+    for name in _CIM_TEXTS:
+        with open(os.path.join(ROOT, name), encoding="utf-8") as handle:
+            text = re.sub(r"\s+", " ", handle.read().replace("\\n", " "))  # JSON strings in the views
+        for sentence in re.split(r"(?<=[.!?])\s|[\"<>]", text):
+            if _NEEDS_CIM.search(sentence) and not _OTHER_CONTENT.search(sentence):
+                claims.append("%s: %s" % (name, sentence.strip()[:200]))
+    assert claims == []
+    assert _NEEDS_CIM.search("Rules need the CIM data models (Splunk Common Information Model app).")
+    assert _NEEDS_CIM.search("The rules search the CIM data models, so the Splunk Common Information Model app "
+                             "must be installed.")
