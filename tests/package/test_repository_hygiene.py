@@ -11,6 +11,7 @@ import re
 import subprocess
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SELF = os.path.relpath(os.path.abspath(__file__), ROOT).replace(os.sep, "/")
 
 # An absolute path into a directory that exists on one machine only; a path of
 # the product (/opt/splunk, $SPLUNK_HOME/...) or a scratch file (/tmp/...) is fine.
@@ -26,8 +27,8 @@ def _tracked_texts():
     names = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
     for name in names.decode().split("\0"):
         path = os.path.join(ROOT, name)
-        if not name or not os.path.isfile(path):
-            continue
+        if not name or not os.path.isfile(path) or name == SELF:
+            continue  # this file names the patterns it looks for
         try:
             with open(path, encoding="utf-8") as handle:
                 yield name, handle.read()
