@@ -197,9 +197,10 @@ def test_macros_are_defined_and_resolve_to_the_sourcetype():
         expanded = expand(spec["definition"])
         assert "`" not in expanded, name
     # one override of 1password_index moves every event macro
-    assert expand("`onepassword_signin_events`") == '(((index=*)) sourcetype="1password:insights:signin_attempts")'
+    macros["1password_index"] = dict(macros["1password_index"], definition="index=onepassword")
+    assert expand("`onepassword_signin_events`") == '(((index=onepassword)) sourcetype="1password:insights:signin_attempts")'
     for name, sourcetype in (("onepassword_itemusage_events", "item_usages"), ("onepassword_audit_events", "audit_events")):
-        assert "(index=*)" in expand("`%s`" % name) and sourcetype in expand("`%s`" % name)
+        assert "(index=onepassword)" in expand("`%s`" % name) and sourcetype in expand("`%s`" % name)
     everything = expand("`onepassword_events`")
     assert all(sourcetype in everything for sourcetype in SOURCETYPES)
 
