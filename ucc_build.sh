@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Build the installable add-on package: dist/TA-1password-events-<version>.tar.gz
+# Build the installable add-on package and its release files:
+#   dist/TA-1password-events-<version>.tar.gz         the package
+#   dist/TA-1password-events-<version>.tar.gz.sha256  its SHA-256 (sha256sum -c)
+#   dist/RELEASE_NOTES.md                             the version's section of CHANGELOG.md
 #
 #   ./ucc_build.sh                  build, package, AppInspect (cloud precert) gate
 #   ./ucc_build.sh --skip-appinspect  build and package only (used by the tests)
@@ -44,10 +47,12 @@ fi
 
 chmod -R u+rw,go-w,a+rX output
 mkdir -p dist
-rm -f "dist/$ADDON-$VERSION.tar.gz"
+rm -f "dist/$ADDON-$VERSION.tar.gz" "dist/$ADDON-$VERSION.tar.gz.sha256" dist/RELEASE_NOTES.md
 "$VENV/bin/ucc-gen" package --path "$OUT" -o dist
 PACKAGE=$(ls dist/"$ADDON"-"$VERSION"*.tar.gz | head -1)
+"$VENV/bin/python" tools/release_files.py "$PACKAGE" "$VERSION" CHANGELOG.md dist
 echo "== package: $PACKAGE"
+echo "== release files: $PACKAGE.sha256, dist/RELEASE_NOTES.md"
 
 if [ "$RUN_APPINSPECT" = 1 ]; then
   REPORT=dist/appinspect-report.json

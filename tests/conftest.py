@@ -23,8 +23,10 @@ ADDON_DIR = os.path.join(ROOT, "output", "TA-1password-events")
 
 
 def _newest_source_mtime():
-    # what ucc-gen builds from: the config, the package, and the build hook
-    newest = max(os.path.getmtime(os.path.join(ROOT, name)) for name in ("globalConfig.json", "additional_packaging.py"))
+    # what ucc-gen builds from: the config, the package, and the build hook; and what the release files come from
+    newest = max(os.path.getmtime(os.path.join(ROOT, name))
+                 for name in ("globalConfig.json", "additional_packaging.py", "CHANGELOG.md", "ucc_build.sh",
+                              os.path.join("tools", "release_files.py")))
     for folder, _, files in os.walk(os.path.join(ROOT, "package")):
         if "__pycache__" in folder:
             continue

@@ -23,12 +23,43 @@ if _HERE not in sys.path:
 import argparse  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
+import re  # noqa: E402
+import signal  # noqa: E402
 
 EXIT_OK = 0
 EXIT_API_ERROR = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 
 TOKEN_ENV = "OP_EVENTS_TOKEN"
+
+# --region: the four documented hosts, by short name or in full
+REGIONS = {
+    "com": "events.1password.com",
+    "ent": "events.ent.1password.com",
+    "ca": "events.1password.ca",
+    "eu": "events.1password.eu",
+}
+
+# The collector core speaks to Splunk admins (the Proxy tab, the account); here
+# the same advice names the CLI's own options.
+_CLI_WORDS = (
+    (re.compile(r"on the Proxy tab \(or --proxy\)"), "given with --proxy"),
+    (re.compile(r"or a proxy on the Proxy tab"), "or the proxy given with --proxy"),
+    (re.compile(r"set it on the Proxy tab"), "set it with --proxy"),
+    (re.compile(r"in 1Password and update the account"), f"in 1Password and put it in ${TOKEN_ENV}"),
+    (re.compile(r"check the CA bundle setting"), "check --ca-bundle"),
+    (re.compile(r"check the region or (?:custom )?URL"), "check --region or --base-url"),
+    (re.compile(r"choose the region explicitly"), "give --region or --base-url"),
+    (re.compile(r"choose the region (\S+) for this account"), r"give --region \1"),
+    (re.compile(r"delete the input's checkpoints \(recreate the input\)"), "empty --state-dir"),
+)
+
+
+def _cli_words(message):
+    for pattern, words in _CLI_WORDS:
+        message = pattern.sub(words, message)
+    return message
 
 
 def _read_token():
@@ -47,8 +78,10 @@ def _parser():
 
     def connection(p):
         where = p.add_mutually_exclusive_group()
-        where.add_argument("--base-url", help="Events API base URL (https; http only on loopback)")
-        where.add_argument("--region", help="com, ent, ca, eu or an events host (default: from the token)")
+        where.add_argument("--base-url", type=_base_url,
+                           help="Events API base URL, with its scheme: https://host[:port] (http only on loopback)")
+        where.add_argument("--region", type=_region, metavar="{com,ent,ca,eu}",
+                           help="the account's region (default: read from the token)")
         p.add_argument("--ca-bundle", help="PEM file of CA certificates to trust")
         p.add_argument("--no-verify-tls", action="store_true", help="do not verify the server certificate")
         p.add_argument("--proxy", help="proxy URL, e.g. http://proxy:3128 or socks5h://proxy:1080")
@@ -80,6 +113,26 @@ def _parser():
     return parser
 
 
+def _region(value):
+    name = value.strip().lower()
+    if name in REGIONS:
+        return REGIONS[name]
+    if name in REGIONS.values():
+        return name
+    raise argparse.ArgumentTypeError(
+        f"'{value}' is not a region; choose com, ent, ca or eu (or --base-url https://host for a gateway)")
+
+
+def _base_url(value):
+    # without a scheme the URL would be taken as https:// and a plain-http test
+    # server would answer with a confusing TLS error
+    if "://" not in value:
+        raise argparse.ArgumentTypeError(
+            f"'{value}' has no scheme; write https://{value} (or http://{value} for a test server on a "
+            "loopback address such as 127.0.0.1)")
+    return value
+
+
 def _account(args, token):
     if args.base_url:
         region, custom = "custom", args.base_url
@@ -95,18 +148,29 @@ def _account(args, token):
 
 
 def _fail(message, code):
-    sys.stderr.write(f"error: {message}\n")
+    sys.stderr.write(f"error: {_cli_words(message)}\n")
     return code
+
+
+class _CliWordsFormatter(logging.Formatter):
+    def format(self, record):
+        return _cli_words(super().format(record))
+
+
+class _CheckLogFilter(logging.Filter):
+    """check answers in one line, yet says that TLS verification is off, as fetch does."""
+
+    def filter(self, record):
+        return record.levelno >= logging.ERROR or str(record.msg).startswith("event=tls_verification_off")
 
 
 def main(argv=None):
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        stream=sys.stderr,
-        # check answers in one line; fetch also warns about resets, clamps and retries
-        level=logging.INFO if args.verbose else (logging.ERROR if args.command == "check" else logging.WARNING),
-        format="%(asctime)s level=%(levelname)s %(message)s",
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_CliWordsFormatter("%(asctime)s level=%(levelname)s %(message)s"))
+    if args.command == "check" and not args.verbose:
+        handler.addFilter(_CheckLogFilter())  # fetch also warns about resets, clamps and retries
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, handlers=[handler])
     logger = logging.getLogger("onepassword_events_cli")
     token = _read_token()
     if not token:
@@ -124,6 +188,10 @@ def main(argv=None):
             print(json.dumps({k: info[k] for k in ("features", "account_uuid", "issued_at", "host")}))
             return EXIT_OK
         return _fetch(args, token, logger)
+    except KeyboardInterrupt:
+        # Ctrl-C before a fetch took over SIGINT (or during check): nothing was half-written
+        sys.stderr.write("interrupted: stopped before anything was written\n")
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # stdout was closed (`fetch | head`): stop quietly; the checkpoint holds
         # only pages written whole, so the next run continues from there
@@ -158,17 +226,24 @@ def _fetch(args, token, logger):
     start_time = runner.parse_start_time(args.start_time)
     limit = runner.parse_page_size(args.limit)
     stop = StopFlag().install()
+    interrupted = []
+
+    def ctrl_c(*_):
+        # like SIGTERM: the page in flight is written and its cursor saved, then the run ends
+        interrupted.append(True)
+        stop.request()
+
+    signal.signal(signal.SIGINT, ctrl_c)
     client = runner.build_client(_account(args, token), proxy_url=args.proxy, logger=logger,
                                  retry=RetryPolicy(budget=args.retry_budget), sleep=stop.sleep,
                                  stop_requested=stop, read_timeout=args.read_timeout)
     # taken before anything is written: a second run on the same directory refuses
     store = FileCheckpointStore(args.state_dir) if args.state_dir else MemoryCheckpointStore()
+    out = _stdout()
     if args.format == "jsonl":
-        if hasattr(sys.stdout, "reconfigure"):
-            sys.stdout.reconfigure(encoding="utf-8")  # items are UTF-8 JSON whatever the locale
-        sink = stream = JsonLinesSink(sys.stdout)
+        sink = stream = JsonLinesSink(out)
     else:
-        stream = ModularInputStream(sys.stdout)
+        stream = ModularInputStream(out)
         sink = SplunkXmlSink(
             stream, index=args.index, source=f"1password:{args.account_name}",
             stanza=f"onepassword://{args.input_name}",
@@ -186,6 +261,9 @@ def _fetch(args, token, logger):
     for run in runs:
         logger.info("event=stream_summary stream=%s status=%s events=%d pages=%d", run.stream.name, run.status,
                     run.events, run.pages)
+    if interrupted:
+        sys.stderr.write(_summary(runs, interrupted=True) + "\n")
+        return EXIT_INTERRUPTED
     sys.stderr.write(_summary(runs) + "\n")
     failures = [f"[permission] {name}: the token does not grant this event type; drop it from --event-types, "
                 "or issue an Events Reporting token that grants it" for name in refused]
@@ -194,14 +272,47 @@ def _fetch(args, token, logger):
         names = ", ".join(r.stream.name for r in runs if r.error is error)
         failures.append(f"[{error.category}] {names}: {error}")
     for failure in failures:
-        sys.stderr.write(f"error: {failure}\n")
+        sys.stderr.write(f"error: {_cli_words(failure)}\n")
     return EXIT_API_ERROR if failures else EXIT_OK
 
 
-def _summary(runs):
+def _stdout():
+    sys.stdout.flush()
+    try:
+        return _WholeWrites(sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation: stdout replaced in-process
+        if hasattr(sys.stdout, "reconfigure"):
+            sys.stdout.reconfigure(encoding="utf-8")  # items are UTF-8 JSON whatever the locale
+        return sys.stdout
+
+
+class _WholeWrites:
+    """stdout for the sinks, text (as UTF-8: items are UTF-8 JSON whatever the locale) or bytes,
+    written with os.write until every byte is out. CPython's buffered stdout can drop the rest
+    of a write that a signal interrupts while a pipe is full (Ctrl-C or SIGTERM while the reader
+    lags; seen with 3.9 and 3.11), and the run would then save the checkpoint of a page that
+    never arrived whole."""
+
+    def __init__(self, fd):
+        self._fd = fd
+        self.buffer = self  # ModularInputStream writes bytes to stdout's binary layer
+
+    def write(self, data):
+        view = memoryview(data.encode("utf-8") if isinstance(data, str) else data)
+        while view:
+            view = view[os.write(self._fd, view):]
+
+    def flush(self):
+        pass
+
+
+def _summary(runs, interrupted=False):
     """One line on stderr: what this run wrote, so a run that finds nothing new says so."""
     total = sum(run.events for run in runs)
     parts = ", ".join(f"{run.stream.name} {run.events:,}" for run in runs)
+    if interrupted:
+        return (f"interrupted: wrote {total:,} event{'' if total == 1 else 's'} ({parts}); "
+                "the checkpoint holds every page written, so the next run continues from there")
     if total == 0 and all(run.status == "caught_up" for run in runs):
         return f"wrote 0 events: nothing new since the last run ({parts})"
     interrupted = " (stopped early: the next run continues from here)" if any(

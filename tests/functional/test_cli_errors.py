@@ -7,7 +7,9 @@ name that cannot resolve, a plain-http server behind https://, a refused SOCKS
 proxy, a closed stdout, ...) and runs the CLI as a subprocess, bounded in time.
 """
 
+import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -125,3 +127,78 @@ def test_tls_verification_off_warns_once_in_our_words_not_urllib3s(make_sim, tmp
     assert result.returncode == 0 and expected and len(result.stdout.splitlines()) == len(expected)
     assert "InsecureRequestWarning" not in result.err and "urllib3" not in result.err
     assert sum("tls_verification_off" in line for line in result.lines) == 1
+
+
+@pytest.mark.parametrize("region", ["foo", "us", "auto", "custom"])
+def test_a_region_that_is_not_one_of_the_four_is_refused_naming_only_the_real_choices(region):
+    result = cli(["check", "--region", region])
+    assert result.returncode == 2 and result.stdout == b""
+    (line,) = [line for line in result.lines if "--region" in line and "error" in line]
+    choices = line.split("is not a region", 1)[1]
+    assert "choose com, ent, ca or eu" in choices and "auto" not in choices and "custom" not in choices
+
+
+def test_a_region_by_short_name_or_by_host_reaches_that_host():
+    # no network here: the DNS or connection failure names the host the CLI chose
+    for region, host in (("EU", "events.1password.eu"), ("events.ent.1password.com", "events.ent.1password.com")):
+        result = cli(["check", "--region", region, "--proxy", "socks5h://127.0.0.1:%d" % free_port(),
+                      "--retry-budget", "1"], token=make_token(host))
+        assert result.returncode == 1 and host in result.err
+
+
+def test_a_base_url_without_scheme_is_a_usage_error_not_a_tls_error(make_sim):
+    sim = make_sim(seed=11, signinattempts=5)
+    bare = sim.url.replace("http://", "")
+    result = cli(["check", "--base-url", bare], token=sim.token)
+    assert result.returncode == 2 and result.stdout == b""
+    assert "has no scheme" in result.err and "http://" + bare in result.err and "[tls]" not in result.err
+
+
+def test_advice_names_the_cli_options_not_the_splunk_pages(make_sim):
+    sim = make_sim(seed=13, signinattempts=5)
+    messages = [
+        cli(["check", "--base-url", sim.url], token=make_token()).err,  # 401
+        cli(["check", "--region", "com", "--proxy", "socks5h://127.0.0.1:%d" % free_port()]).err,
+        cli(["fetch", "--base-url", "http://127.0.0.1:%d" % free_port()]).err,
+    ]
+    assert "OP_EVENTS_TOKEN" in messages[0] and "--proxy" in messages[1] and "--proxy" in messages[2]
+    for text in messages:
+        assert "Proxy tab" not in text and "update the account" not in text and "custom URL" not in text
+
+
+def test_check_without_tls_verification_warns_once_as_fetch_does(make_sim, tmp_path):
+    sim = make_sim(seed=15, signinattempts=5, tls=True, cert_dir=str(tmp_path / "certs"))
+    result = cli(["check", "--base-url", sim.url, "--no-verify-tls"], token=sim.token)
+    assert result.returncode == 0 and json.loads(result.stdout)["features"]
+    assert sum("tls_verification_off" in line for line in result.lines) == 1 and len(result.lines) == 1
+    assert "InsecureRequestWarning" not in result.err
+    verified = cli(["check", "--base-url", sim.url, "--ca-bundle", sim.cert_file], token=sim.token)
+    assert verified.returncode == 0 and verified.err == ""
+
+
+def test_ctrl_c_during_a_fetch_ends_with_one_line_exit_130_and_the_checkpoint_behind_what_was_written(
+        make_sim, tmp_path):
+    sim = make_sim(seed=17, signinattempts=5000)
+    start = rfc3339(sim.anchor - 2 * 86400)
+    env = {k: v for k, v in os.environ.items() if k != "OP_EVENTS_TOKEN"}
+    env.update(OP_EVENTS_TOKEN=sim.token)
+    command = [sys.executable, CLI, "fetch", "--base-url", sim.url, "--state-dir", str(tmp_path),
+               "--start-time", start, "--limit", "100", "--event-types", "signinattempts"]
+    # unbuffered: communicate() reads the pipe itself and would miss what a buffered readline kept
+    process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, cwd=ROOT, bufsize=0)
+    first = process.stdout.readline()  # the run is under way (and stdout full: it waits for a reader)
+    process.send_signal(signal.SIGINT)
+    rest, err = process.communicate(timeout=60)
+    err = err.decode()
+    written = (first + rest).decode().splitlines()
+    assert process.returncode == 130 and "Traceback" not in err and "KeyboardInterrupt" not in err
+    (line,) = err.strip().splitlines()
+    assert line.startswith("interrupted: wrote %s events" % format(len(written), ","))
+    expected = sim.expected("signinattempts", start)
+    assert 0 < len(written) < len(expected)
+    rerun = cli(["fetch", "--base-url", sim.url, "--state-dir", str(tmp_path), "--limit", "100",
+                 "--event-types", "signinattempts"], token=sim.token)
+    assert rerun.returncode == 0
+    # nothing lost, nothing twice: the checkpoint was saved for exactly the pages written
+    assert written + rerun.stdout.decode().splitlines() == expected

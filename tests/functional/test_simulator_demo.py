@@ -1,7 +1,7 @@
 """The simulator as a newcomer's demo uses it: started with a plain Python (standard
 library only), it keeps producing new events at a chosen rate, so a second fetch returns
 only the new ones; and its data stays out of the example rows the add-on ships, so a demo
-does not light up detections by accident (issue 13, items 1 and 6)."""
+does not light up detections by accident."""
 
 import calendar
 import csv

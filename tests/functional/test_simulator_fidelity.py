@@ -36,9 +36,14 @@ def test_reset_cursor_limits_and_request_shapes(make_sim):
     assert len(api.post(url, json={"limit": 1000, "start_time": start}).json()["items"]) == 150
     assert len(api.post(url, json={"limit": 1, "start_time": start}).json()["items"]) == 1
     assert len(api.post(url, json={"start_time": start}).json()["items"]) == 100  # default limit
-    # start_time defaults to one hour before now (or before end_time)
-    recent = [s for s in sim.seconds("signinattempts") if s >= time.time() - 3600]
-    assert len(api.post(url, json={"limit": 1000}).json()["items"]) == len(recent) < 150
+    # start_time defaults to one hour before now (or before end_time): "now" is the server's whole second,
+    # somewhere between the moments before and after the request
+    before = int(time.time())
+    served = [json.dumps(i, separators=(",", ":"), ensure_ascii=False)
+              for i in api.post(url, json={"limit": 1000}).json()["items"]]
+    after = int(time.time())
+    assert any(served == sim.expected("signinattempts", now - 3600) for now in range(before, after + 1))
+    assert 0 < len(served) < 150
     end = sim.anchor - 1800
     windowed = api.post(url, json={"limit": 1000, "start_time": start, "end_time": rfc3339(end)}).json()["items"]
     assert 0 < len(windowed) < 150 and all(parse_rfc3339(i["timestamp"]) < end for i in windowed)

@@ -8,7 +8,7 @@ import re
 import pytest
 from addonfactory_splunk_conf_parser_lib import TABConfigParser
 
-from cim_mapping import LOOKUPS, PACKAGE, SOURCETYPES, lookup_pairs, read_conf
+from cim_mapping import LOOKUPS, PACKAGE, ROOT, SOURCETYPES, lookup_pairs, read_conf
 
 DEFAULT = os.path.join(PACKAGE, "default")
 KNOWLEDGE_CONFS = ("props.conf", "transforms.conf", "eventtypes.conf", "tags.conf", "macros.conf")
@@ -167,7 +167,8 @@ def test_every_way_the_api_writes_a_time_reaches_the_timestamp_recogniser_whole(
     from datetime import datetime
 
     settings = read_conf(os.path.join(DEFAULT, "props.conf"))[sourcetype]
-    assert "TIME_FORMAT" not in settings and "DATETIME_CONFIG" not in settings
+    # empty: no format (the default), said so that 1Password's app's format cannot apply (test_coexistence.py)
+    assert settings["TIME_FORMAT"] == "" and "DATETIME_CONFIG" not in settings
     assert settings["TZ"] == "UTC", "a time without a zone is the API's UTC, not the indexer's zone"
     raw = '{"uuid":"X",%s,"category":"success"}' % text
     match = re.search(settings["TIME_PREFIX"], raw)
@@ -196,9 +197,10 @@ def test_macros_are_defined_and_resolve_to_the_sourcetype():
         expanded = expand(spec["definition"])
         assert "`" not in expanded, name
     # one override of 1password_index moves every event macro
-    assert expand("`onepassword_signin_events`") == '(((index=main)) sourcetype="1password:insights:signin_attempts")'
+    macros["1password_index"] = dict(macros["1password_index"], definition="index=onepassword")
+    assert expand("`onepassword_signin_events`") == '(((index=onepassword)) sourcetype="1password:insights:signin_attempts")'
     for name, sourcetype in (("onepassword_itemusage_events", "item_usages"), ("onepassword_audit_events", "audit_events")):
-        assert "(index=main)" in expand("`%s`" % name) and sourcetype in expand("`%s`" % name)
+        assert "(index=onepassword)" in expand("`%s`" % name) and sourcetype in expand("`%s`" % name)
     everything = expand("`onepassword_events`")
     assert all(sourcetype in everything for sourcetype in SOURCETYPES)
 
@@ -212,3 +214,28 @@ def test_eventtypes_and_tags_refer_to_each_other():
         sourcetypes = re.findall(r'sourcetype="([^"]+)"', spec["search"])
         assert sourcetypes and set(sourcetypes) <= set(SOURCETYPES), name
         assert "|" not in spec["search"], "%s: eventtype searches cannot use pipes" % name
+
+
+# where the docs speak to admins and analysts: the README, docs/ and the dashboards' text
+_CIM_TEXTS = ["README.md"] + ["docs/" + n for n in sorted(os.listdir(os.path.join(ROOT, "docs"))) if n.endswith(".md")] \
+    + ["package/default/data/ui/views/" + n for n in sorted(os.listdir(os.path.join(DEFAULT, "data", "ui", "views")))]
+_NEEDS_CIM = re.compile(r"(?:need|must|require)[^.]{0,80}(?:CIM data models?|Common Information Model app|CIM app)"
+                        r"|(?:CIM data models?|Common Information Model app|CIM app)[^.]{0,40}(?:must be installed|is required)",
+                        re.I)
+# a sentence that says the CIM app is needed may say so only for content other than the add-on's own
+_OTHER_CONTENT = re.compile(r"\bno\b|\bnot\b|\bnone\b|Enterprise Security|\bES\b|data-model content|tstats|CIM-dependent|e2e",
+                            re.I)
+
+
+def test_the_docs_tell_one_story_the_add_ons_own_content_reads_no_data_model():
+    claims = []
+    for name in _CIM_TEXTS:
+        with open(os.path.join(ROOT, name), encoding="utf-8") as handle:
+            text = re.sub(r"\s+", " ", handle.read().replace("\\n", " "))  # JSON strings in the views
+        for sentence in re.split(r"(?<=[.!?])\s|[\"<>]", text):
+            if _NEEDS_CIM.search(sentence) and not _OTHER_CONTENT.search(sentence):
+                claims.append("%s: %s" % (name, sentence.strip()[:200]))
+    assert claims == []
+    assert _NEEDS_CIM.search("Rules need the CIM data models (Splunk Common Information Model app).")
+    assert _NEEDS_CIM.search("The rules search the CIM data models, so the Splunk Common Information Model app "
+                             "must be installed.")

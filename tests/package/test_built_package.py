@@ -38,7 +38,7 @@ def test_every_input_and_rest_handler_requires_python_3_13(built_addon):
     assert inputs["onepassword"]["interval"] == "60"
     restmap = conf(os.path.join(built_addon, "default", "restmap.conf"))
     handlers = [s for s in restmap.sections() if s.startswith("admin_external:")]
-    assert len(handlers) == 4  # account, settings, review (access-review records, issue 6), input
+    assert len(handlers) == 4  # account, settings, review (access-review records), input
     for section in handlers:
         assert restmap[section]["python.required"] == "3.13", section
 

@@ -2,7 +2,7 @@
 """A 1Password Events API simulator: a real HTTP(S) server on 127.0.0.1.
 
 Serves what the add-on talks to, with the documented shapes
-(/work/shared/reference/events-api.md, sections 3-10):
+(tests/knowledge/reference/events-api.md, the project's API reference, sections 3-10):
 
     GET  /api/v2/auth/introspect         {uuid, issued_at, features, account_uuid}
     GET  /api/auth/introspect            {UUID, IssuedAt, Features}   (v1, deprecated)
@@ -944,9 +944,25 @@ def build_parser():
     return parser
 
 
+def write_token_file(path, token):
+    """Write the token whole, then rename it into place: whoever waits for the
+    file (`until [ -s FILE ]`) never reads half a token."""
+    partial = "%s.%d.partial" % (path, os.getpid())
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(token + "\n")
+    os.replace(partial, path)
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
     started = time.time()
+    if args.token_file:
+        # a token file left by an earlier run must not be read as this run's token
+        try:
+            os.remove(args.token_file)
+        except FileNotFoundError:
+            pass
     sim = EventsApiSimulator(
         seed=args.seed, signinattempts=args.signinattempts, itemusages=args.itemusages,
         auditevents=args.auditevents, span_seconds=int(args.span_days * 86400), late_fraction=args.late_fraction,
@@ -958,9 +974,7 @@ def main(argv=None):
         sim.faults.append(fault)
     sim.start()
     if args.token_file:
-        fd = os.open(args.token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(sim.token + "\n")
+        write_token_file(args.token_file, sim.token)
     if args.dump_items:
         dump_items(sim, args.dump_items)
     print("Events API simulator listening on %s (seed %d, %s events, ready in %.1fs)" % (

@@ -1,5 +1,6 @@
 """The README's two commands on a Python their pinned tools cannot use: one clear line, exit 2."""
 
+import glob
 import os
 import shutil
 import subprocess
@@ -7,15 +8,55 @@ import subprocess
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PYTHON_39 = shutil.which("python3.9") or "/root/.pyenv/versions/3.9.18/bin/python3"
+PYENV_VERSIONS = os.path.join(os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv"), "versions")
+
+
+def _pyenv_python(minor):
+    """A Python 3.<minor> (pyenv's, else one on PATH), or a path that does not exist."""
+    found = sorted(glob.glob(os.path.join(PYENV_VERSIONS, "3.%d.*" % minor, "bin", "python3")))
+    return found[-1] if found else shutil.which("python3.%d" % minor) or "python3.%d-missing" % minor
+
+
+PYTHON_39 = _pyenv_python(9)
 
 
 @pytest.mark.skipif(not os.path.exists(PYTHON_39), reason="no Python 3.9 here to try the refusal with")
 @pytest.mark.parametrize("script", ["run_tests.sh", "ucc_build.sh"])
 def test_a_python_the_tools_cannot_use_is_refused_with_one_line(script, tmp_path):
-    env = dict(os.environ, PYTHON=PYTHON_39, VENV=str(tmp_path / "venv"), PYENV_VERSION="3.9.18")
+    env = dict(os.environ, PYTHON=PYTHON_39, VENV=str(tmp_path / "venv"))
     result = subprocess.run(["bash", os.path.join(ROOT, script)], env=env, capture_output=True, timeout=60, cwd=ROOT)
     err = result.stderr.decode().strip().splitlines()
     assert result.returncode == 2 and len(err) == 1
-    assert "need Python 3.10 to 3.13" in err[0] and "3.9.18" in err[0] and "PYTHON=" in err[0]
+    assert "need Python 3.10 to 3.13" in err[0] and " is 3.9." in err[0] and "PYTHON=" in err[0]
     assert not (tmp_path / "venv").exists()  # refused before anything was made
+
+
+PYTHON_311 = _pyenv_python(11)
+PYTHON_312 = _pyenv_python(12)
+
+
+def _ensure_venv(env):
+    script = ". tools/ensure_venv.sh"
+    return subprocess.run(["bash", "-c", script], env=env, capture_output=True, timeout=180, cwd=ROOT)
+
+
+def _version(venv):
+    return subprocess.run([str(venv / "bin" / "python"), "-c", "import platform; print(platform.python_version())"],
+                          capture_output=True, check=True).stdout.decode().strip()
+
+
+@pytest.mark.skipif(not (os.path.exists(PYTHON_311) and os.path.exists(PYTHON_312)),
+                    reason="needs Python 3.11 and 3.12 to switch between")
+def test_python_is_honoured_when_the_virtualenv_was_made_by_another_one(tmp_path):
+    venv = tmp_path / "venv"
+    subprocess.run([PYTHON_312, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    shutil.copy(os.path.join(ROOT, "requirements.txt"), venv / ".requirements.installed")
+    # no package index here: the new virtualenv's pip install fails fast, after the switch this test is about
+    env = dict(os.environ, VENV=str(venv), PIP_NO_INDEX="1", PIP_FIND_LINKS=str(tmp_path))
+    env.pop("PYENV_VERSION", None)
+    same = _ensure_venv(dict(env, PYTHON=PYTHON_312))
+    assert same.returncode == 0 and same.stderr == b"" and _version(venv).startswith("3.12.")
+    other = _ensure_venv(dict(env, PYTHON=PYTHON_311))
+    lines = other.stderr.decode().splitlines()
+    assert lines[0].startswith("== %s was made with" % venv) and " 3.12." in lines[0] and " 3.11." in lines[0]
+    assert _version(venv).startswith("3.11.")
