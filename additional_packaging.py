@@ -14,10 +14,11 @@ import os
 REVIEW_RECORDS_STANZA = """
 # The write path of the access-review records (Configuration > Access reviews), appended
 # by additional_packaging.py. The tab's handler ([admin_external:ta_1password_events_review])
-# forwards every create, edit and delete here with the caller's session. This endpoint
-# checks the caller's onepassword_record_review capability, stamps the record, logs the
-# change and writes ta_1password_events_review.conf with the system token splunkd passes
-# it (passSystemAuth): default.meta lets only admins write that file directly.
+# forwards every create, edit and delete (a withdrawal) here with the caller's session.
+# This endpoint checks the caller's onepassword_record_review capability and the author
+# rule, adds one revision (never an overwrite), logs the change and writes the record files
+# (ta_1password_events_review_revisions.conf, ta_1password_events_review.conf) with the
+# system token splunkd passes it (passSystemAuth): default.meta lets only admins write them.
 # The handler checks the capability (no `capability` setting here) so that every refused
 # attempt is written to the change log too.
 [script:ta_1password_events_review_records]
