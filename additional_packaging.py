@@ -36,7 +36,28 @@ python.required = 3.13
 """
 
 
+# ucc-gen declares a reload trigger for each tab's conf file; the revisions of the review
+# records are a conf file of their own, which no tab lists.
+REVISIONS_TRIGGER = "reload.ta_1password_events_review_revisions = simple"
+
+
 def cleanup_output_files(output_path, ta_name):
+    _add_review_endpoint(output_path, ta_name)
+    _add_revisions_trigger(output_path, ta_name)
+
+
+def _add_revisions_trigger(output_path, ta_name):
+    app_conf = os.path.join(output_path, ta_name, "default", "app.conf")
+    with open(app_conf, encoding="utf-8") as handle:
+        lines = handle.read().splitlines()
+    if "[triggers]" not in lines or REVISIONS_TRIGGER in lines:
+        raise SystemExit(f"{app_conf}: expected a [triggers] stanza without {REVISIONS_TRIGGER!r}")
+    lines.insert(lines.index("[triggers]") + 1, REVISIONS_TRIGGER)
+    with open(app_conf, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+
+
+def _add_review_endpoint(output_path, ta_name):
     restmap = os.path.join(output_path, ta_name, "default", "restmap.conf")
     with open(restmap, encoding="utf-8") as handle:
         generated = handle.read()
