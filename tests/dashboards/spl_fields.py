@@ -4,10 +4,12 @@ The search's macros are expanded from package/default/macros.conf, then its comm
 are applied in order to the event, up to the first command that aggregates:
 
 * ``rex [field=<f>] "<PCRE>"``      named groups become fields (PCRE ``(?<n>`` -> Python ``(?P<n>``);
-* ``where isnotnull(<f>)``           the event is dropped (None) when the field is missing;
-* ``eval <f>=json_extract(<g>, "<key>"), ...``  a top-level key of the JSON text in field g,
-  as Splunk's json_extract gives it (text as is, numbers as their text, null as no value,
-  arrays and objects as JSON text); other eval expressions are left out;
+* ``where`` with ``isnotnull(<f>)``, ``<f>=="<text>"`` and ``in(<f>, "<text>", ...)`` joined by AND:
+  the event is dropped (None) when it fails;
+* ``eval <f>=<expression>, ...`` with ``json_extract(<g>, "<key>")`` (a top-level key of the JSON
+  text in field g as Splunk gives it: text as is, numbers as their text, null as no value, arrays
+  and objects as JSON text), ``tonumber``, ``coalesce``, field names and quoted text; an
+  assignment with any other function is left out;
 * ``search``, ``fillnull``, ``fields``, ``rename`` and ``eval`` without json_extract change nothing here.
 
 So a test that feeds the lines our code writes through this sees the rows the
@@ -69,6 +71,59 @@ def _spl_string(body):
     return body.replace('\\"', '"').replace("\\\\", "\\")
 
 
+def _split_top(text, separator):
+    """text split at `separator` where it is outside parentheses and quotes."""
+    parts, depth, quoted, escaped, current = [], 0, False, False, ""
+    for index, char in enumerate(text):
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif not quoted and char == "(":
+            depth += 1
+        elif not quoted and char == ")":
+            depth -= 1
+        elif not quoted and depth == 0 and text.startswith(separator, index):
+            parts.append(current)
+            current = ""
+            continue
+        current += char
+    parts.append(current)
+    return [part.strip() for part in parts if part.strip() and part.strip() != separator.strip()]
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _value(expression, fields):
+    expression = expression.strip()
+    if expression.startswith('"') and expression.endswith('"'):
+        return _spl_string(expression[1:-1])
+    if re.fullmatch(r"[A-Za-z_]\w*", expression):
+        return fields.get(expression)
+    if expression == "null()":
+        return None
+    call = re.fullmatch(r"(\w+)\((.*)\)", expression, flags=re.S)
+    if call is None:
+        raise _Unsupported(expression)
+    name, args = call.group(1), _split_top(call.group(2), ",")
+    if name == "json_extract" and len(args) == 2:
+        return _json_extract(fields.get(args[0]), _value(args[1], fields))
+    if name == "tonumber" and len(args) == 1:
+        value = _value(args[0], fields)
+        try:
+            float(value)
+            return value
+        except (TypeError, ValueError):
+            return None
+    if name == "coalesce":
+        return next((v for v in (_value(arg, fields) for arg in args) if v is not None), None)
+    raise _Unsupported(expression)
+
+
 def _json_extract(text, key):
     try:
         value = json.loads(text).get(key)
@@ -79,6 +134,21 @@ def _json_extract(text, key):
     if isinstance(value, bool):
         return "true" if value else "false"
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")) if isinstance(value, (list, dict)) else str(value)
+
+
+def _keeps(condition, fields):
+    """Whether `where <condition>` keeps the event (conditions this module does not know keep it)."""
+    for part in _split_top(condition, " AND "):
+        present = re.fullmatch(r"isnotnull\((\w+)\)", part)
+        equal = re.fullmatch(r'(\w+)=="((?:[^"\\]|\\.)*)"', part)
+        member = re.fullmatch(r"in\((\w+),(.*)\)", part)
+        if present and fields.get(present.group(1)) is None:
+            return False
+        if equal and fields.get(equal.group(1)) != _spl_string(equal.group(2)):
+            return False
+        if member and fields.get(member.group(1)) not in [_value(v, fields) for v in _split_top(member.group(2), ",")]:
+            return False
+    return True
 
 
 def fields_of(query, raw, source="/opt/splunk/var/log/splunk/ta_1password_events_acme_in.log"):
@@ -97,11 +167,13 @@ def fields_of(query, raw, source="/opt/splunk/var/log/splunk/ta_1password_events
             if found:
                 fields.update({k: v for k, v in found.groupdict().items() if v is not None})
         elif name == "where":
-            missing = re.fullmatch(r"where isnotnull\((\w+)\)", command)
-            if missing and fields.get(missing.group(1)) is None:
+            if not _keeps(command[len("where"):].strip(), fields):
                 return None
         elif name == "eval":
-            for target, source_field, key in re.findall(
-                    r'(\w+)=json_extract\((\w+), *"((?:[^"\\]|\\.)*)"\)', command):
-                fields[target] = _json_extract(fields.get(source_field), _spl_string(key))
+            for assignment in _split_top(command[len("eval"):], ","):
+                target, _, expression = assignment.partition("=")
+                try:
+                    fields[target.strip()] = _value(expression, fields)
+                except _Unsupported:
+                    pass
     return fields

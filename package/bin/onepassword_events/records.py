@@ -95,3 +95,44 @@ def _json_bytes(text):
 
 def _dumps(value):
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+# -- the collector's records ----------------------------------------------------------------------
+# Bytes of JSON per field: the words of an error (ours and, sanitised, a server's) get room.
+COLLECTOR_CAPS = {"event": 64, "message": 2048, "traceback": 4096}
+# The label of an error category in the add-on's logs (solnlib's names for its error kinds).
+_LABELS = {
+    "authentication": "Authentication Error",
+    "permission": "Permission Error",
+    "configuration": "Configuration Error",
+    "connection": "Connection Error",
+    "proxy": "Connection Error",
+    "tls": "Connection Error",
+    "server": "Server Error",
+    "rate_limit": "Server Error",
+    "malformed_response": "Server Error",
+    "checkpoint": "Checkpoint Error",
+}
+
+
+def log_record(logger, level, event, **fields):
+    """Write one record: {"event": ..., then the fields in the order given}."""
+    logger.log(level, "%s", format_record(dict(event=event, **fields), COLLECTOR_CAPS))
+
+
+def error_fields(exc):
+    """What a record says about an error: its category, label, type and message, each one value."""
+    category = getattr(exc, "category", None) or "internal"
+    label = getattr(exc, "label", None) or _LABELS.get(category, "Error")
+    return {"category": category, "label": label, "error_type": type(exc).__name__, "message": str(exc)}
+
+
+def stream_summary_fields(run):
+    return {"stream": run.stream.name, "status": run.status, "events": run.events, "pages": run.pages,
+            "duplicates_skipped": getattr(run, "duplicates_skipped", 0), "newest_event_time": run.newest_second,
+            "lag_s": getattr(run, "lag_seconds", None)}
+
+
+def status_counts_text(status_counts):
+    """HTTP status counts as "200:5,429:1" (status codes and counts only: nothing a server wrote)."""
+    return ",".join(f"{int(status)}:{int(count)}" for status, count in sorted(status_counts.items()))
