@@ -123,7 +123,7 @@ def log_record(logger, level, event, **fields):
 def error_fields(exc):
     """What a record says about an error: its category, label, type and message, each one value."""
     category = getattr(exc, "category", None) or "internal"
-    label = getattr(exc, "label", None) or _LABELS.get(category, "Error")
+    label = getattr(exc, "label", None) or _LABELS.get(category, category)
     return {"category": category, "label": label, "error_type": type(exc).__name__, "message": str(exc)}
 
 
