@@ -214,6 +214,7 @@ def _dataset_of(segment):
     for key, dataset in (("signin", "signin"), ("audit_events", "audit"), ("itemusage", "item"),
                          ("collector_logs", "collector"), ("review_change_log", "review_log"),
                          ("review_conf", "review_conf"), ("review_records", "review"),
+                         ("review_revisions", "review_revisions"),
                          ("fired_alerts", "alerts"), ("risk_events", "risk"), ("detection_rules", "rules")):
         if key in name:
             return dataset
@@ -773,6 +774,77 @@ def rows_for(shape, values, default_rows=8):
 
 
 # ---------------------------------------------------------------------------------------------
+# The access-review records: one made-up history, from which every review panel takes its rows,
+# so the records, their revisions, the change log and the config tracker tell the same story.
+
+OUTCOME_LABELS = {"no_exceptions": "No exceptions", "exceptions_remediated": "Exceptions remediated",
+                  "exceptions_open": "Exceptions open", "not_completed": "Not completed"}
+REVIEW_STORY = [  # (record, change, Splunk user, at, values changed)
+    ("2026_q2_vault_access", "create", "aisha.khan", "2026-07-09 15:20:11",
+     {"quarter": "2026-Q2", "reviewer": "aisha.khan@northwindtraders.com", "review_date": "2026-07-09",
+      "scope": "Every shared vault and its members", "outcome": "no_exceptions", "findings": ""}),
+    ("2026_q3_vault_access", "create", "maria.garcia", "2026-10-08 16:02:40",
+     {"quarter": "2026-Q3", "reviewer": "maria.garcia@northwindtraders.com", "review_date": "2026-10-08",
+      "scope": "Every shared vault and its members", "outcome": "exceptions_open",
+      "findings": "Two former contractors still in the Finance vault (SEC-2291)"}),
+    ("2026_q3_privileged_groups", "create", "james.chen", "2026-10-09 10:15:02",
+     {"quarter": "2026-Q3", "reviewer": "james.chen@northwindtraders.com", "review_date": "2026-10-09",
+      "scope": "Owners and Administrators groups", "outcome": "no_exceptions", "findings": ""}),
+    ("2026_q3_vault_access", "edit", "maria.garcia", "2026-10-27 09:31:17",
+     {"outcome": "exceptions_remediated", "findings": "Two former contractors removed from the Finance vault "
+                                                      "(SEC-2291)"}),
+    ("2026_q3_privileged_groups", "edit", "james.chen", "2026-11-03 11:47:55", {"review_date": "2026-10-10"}),
+    ("2026_q3_privileged_groups", "withdraw", "maria.garcia", "2026-11-06 08:12:30", {}),
+]
+REVIEW_REFUSED = ("2026_q3_vault_access", "edit", "james.chen", "2026-10-28 14:05:09",
+                  "Review not saved: only the record's author (maria.garcia) or a Splunk admin may change "
+                  "\"2026_q3_vault_access\".")
+
+
+def review_revisions():
+    """Every revision, oldest first, with the record's full values after it."""
+    current, numbers, out = {}, {}, []
+    for record, change, user, at, values in REVIEW_STORY:
+        numbers[record] = numbers.get(record, 0) + 1
+        before = dict(current.get(record, {}))
+        current[record] = dict(before, **values)
+        out.append(dict(current[record], record=record, revision=str(numbers[record]), change=change, user=user,
+                        at=at, base_revision=str(numbers[record] - 1) if numbers[record] > 1 else "",
+                        changed=[f for f in values if before.get(f, "") != values[f]], before=before))
+    return out
+
+
+def _review_rows(dataset):
+    revisions = review_revisions()
+    readable = lambda row: dict(row, outcome=OUTCOME_LABELS[row["outcome"]])  # noqa: E731  (the panels' case())
+    if dataset == "review_revisions":
+        return [readable(r) for r in sorted(revisions, key=lambda r: (r["record"], -int(r["revision"])))]
+    if dataset == "review":
+        rows = []
+        for record in sorted({r["record"] for r in revisions}):
+            mine = [r for r in revisions if r["record"] == record]
+            first, last = mine[0], mine[-1]
+            rows.append(readable(dict(last, review=record, recorded_by=first["user"], recorded_at=first["at"],
+                                      updated_by=last["user"], updated_at=last["at"],
+                                      status="withdrawn" if last["change"] == "withdraw" else "active")))
+        return sorted(rows, key=lambda r: (r["quarter"], r["review_date"]), reverse=True)
+    if dataset == "review_log":
+        rows = []
+        for r in revisions:
+            common = {"time": r["at"], "splunk_user": r["user"], "change": r["change"], "record": r["record"],
+                      "revision": r["revision"]}
+            rows.append(dict(common, note="saved revision " + r["revision"]))
+            rows += [dict(common, field=f, old_value=r["before"].get(f, ""), new_value=r[f]) for f in r["changed"]]
+        record, change, user, at, reason = REVIEW_REFUSED
+        rows.append({"time": at, "splunk_user": user, "change": change, "record": record, "note": "REFUSED: " + reason})
+        return sorted(rows, key=lambda r: r["time"], reverse=True)
+    if dataset == "review_conf":
+        return [{"time": r["at"], "action": "add" if r["change"] == "create" else "update", "record": r["record"],
+                 "fields": ",".join(r["changed"]) or "revision"} for r in reversed(revisions)]
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
 # Definitions
 
 SIMPLE = {"fields", "table", "rename", "head", "sort", "where", "search"}
@@ -810,6 +882,9 @@ def stub_data(definition, name):
         else:
             shape = shape_of(dq.substitute(dq.full_spl(ds_id, data_sources), defaults))
             names, columns = rows_for(shape, Values(rng, shape, days), rng.randint(1, 3) if shape.rule else 8)
+            story = _review_rows(shape.dataset) if shape.columns else None
+            if story:  # the columns still come from the SPL; the values from the one history
+                columns = [[str(row.get(c.name, row.get(c.origin, ""))) for row in story] for c in shape.columns]
         out[ds_id] = {"fields": [{"name": n} for n in names], "columns": columns}
         return out[ds_id]
 

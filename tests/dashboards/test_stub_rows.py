@@ -63,3 +63,40 @@ def test_the_rendered_definition_only_swaps_the_searches():
     assert {ds["type"] for ds in rendered["dataSources"].values()} == {"ds.test"}
     assert rendered["visualizations"] == definition["visualizations"]
     assert rendered["layout"] == definition["layout"] and rendered["inputs"] == definition["inputs"]
+
+
+def _table(data, ds_id):
+    names = [f["name"] for f in data[ds_id]["fields"]]
+    return [dict(zip(names, row)) for row in zip(*data[ds_id]["columns"])]
+
+
+def test_the_review_panels_tell_one_history():
+    """The records, their revisions, the change log and the config tracker of the Access Review
+    screenshot agree: each record's row is its latest revision, its author made revision 1, every
+    revision is numbered from 1 without a gap, every saved revision is in the change log."""
+    data = stub_rows.stub_data(DEFINITIONS["onepassword_access_review"], "onepassword_access_review")
+    records, revisions = _table(data, "ds_reviews"), _table(data, "ds_review_revisions")
+    log, tracked = _table(data, "ds_review_history"), _table(data, "ds_review_conf_changes")
+    assert records and revisions and log and tracked
+    for record in records:
+        mine = sorted((r for r in revisions if r["record"] == record["review"]), key=lambda r: int(r["revision"]))
+        assert [r["revision"] for r in mine] == [str(n) for n in range(1, len(mine) + 1)]
+        first, last = mine[0], mine[-1]
+        assert (record["revision"], record["updated_by"], record["updated_at"]) == (last["revision"], last["user"],
+                                                                                   last["at"])
+        assert (record["recorded_by"], record["recorded_at"]) == (first["user"], first["at"])
+        assert record["status"] == ("withdrawn" if last["change"] == "withdraw" else "active")
+        for field in ("quarter", "reviewer", "review_date", "scope", "outcome", "findings"):
+            assert record[field] == last[field], field
+        for revision in mine:
+            assert revision["base_revision"] == ("" if revision["revision"] == "1" else str(int(revision["revision"]) - 1))
+            saved = [e for e in log if e["record"] == revision["record"] and e["revision"] == revision["revision"]
+                     and e["note"] == "saved revision " + revision["revision"]]
+            assert len(saved) == 1 and (saved[0]["splunk_user"], saved[0]["time"], saved[0]["change"]) == (
+                revision["user"], revision["at"], revision["change"])
+            assert any(t["record"] == revision["record"] and t["time"] == revision["at"] for t in tracked)
+    for entry in log:  # field rows carry the values of the revisions they belong to
+        if entry["field"]:
+            revision = next(r for r in revisions if r["record"] == entry["record"] and r["revision"] == entry["revision"])
+            shown = stub_rows.OUTCOME_LABELS.get(entry["new_value"], entry["new_value"])
+            assert revision[entry["field"]] == shown
