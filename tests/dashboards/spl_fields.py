@@ -1,6 +1,7 @@
 """The fields a dashboard search gives one log event, computed from the search itself.
 
-The search's macros are expanded from package/default/macros.conf, then its commands
+A dashboard's "$$" is read as the "$" Splunk gets; the search's macros are expanded from
+package/default/macros.conf, then its commands
 are applied in order to the event, up to the first command that aggregates:
 
 * ``rex [field=<f>] "<PCRE>"``      named groups become fields (PCRE ``(?<n>`` -> Python ``(?P<n>``);
@@ -154,6 +155,7 @@ def _keeps(condition, fields):
 def fields_of(query, raw, source="/opt/splunk/var/log/splunk/ta_1password_events_acme_in.log"):
     """The fields the search gives one event (_raw, source), or None if it drops the event."""
     fields = {"_raw": raw, "source": source}
+    query = query.replace("$$", "$")  # Dashboard Studio's literal dollar sign
     for command in commands(expand(query))[1:]:  # the first one selects the events
         name = command.split(None, 1)[0]
         if name in AGGREGATING:
