@@ -845,6 +845,80 @@ def _review_rows(dataset):
 
 
 # ---------------------------------------------------------------------------------------------
+# Rows that agree: what a panel computes from other columns (a rate from its counts, a lag from
+# the newest event, a flag from the time) or from another panel (a total from the rows it sums)
+# is computed here from the stub values, as the search would.
+
+def _rows(table):
+    names = [f["name"] for f in table["fields"]]
+    return names, [dict(zip(names, row)) for row in zip(*table["columns"])]
+
+
+def _store(table, names, rows):
+    table["columns"] = [[row[n] for row in rows] for n in names] if rows else [[] for _ in names]
+
+
+def _number(value):
+    return float(value[0] if isinstance(value, list) else value)
+
+
+def business_hours(moment):
+    """The add-on's rule (macro onepassword_business_hours): Monday to Friday, 07:00 to 19:59."""
+    return moment.weekday() < 5 and 7 <= moment.hour < 20
+
+
+def _duration(seconds):
+    seconds = max(0, int(seconds))
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def _parse_time(text):
+    return dt.datetime.strptime(text[:19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.timezone.utc)
+
+
+STATUS_COLUMNS = (("429", "5xx", "401", "other_status"), ("rate_limited", "server_errors", "unauthorized", "other"))
+
+
+def agree_rows(names, rows):
+    """Make each row's derived columns agree with the columns they come from."""
+    for row in rows:
+        total = next((n for n in ("attempts", "signins") if n in names), None)
+        if "failure_rate" in names and total and "failed" in names:
+            failed, whole = int(_number(row["failed"])), max(1, int(_number(row[total])))
+            row["failed"] = str(min(failed, whole))
+            row["failure_rate"] = f"{100 * min(failed, whole) / whole:.1f}"
+        for statuses in STATUS_COLUMNS:
+            if "requests" in names and "ok" in names and all(n in names for n in statuses):
+                row["requests"] = str(int(_number(row["ok"])) + sum(int(_number(row[n])) for n in statuses))
+        if "events_per_run" in names and "runs" in names:
+            events = "events" if "events" in names else "events_in_range" if "events_in_range" in names else None
+            if events:
+                row["events_per_run"] = f"{_number(row[events]) / max(1, _number(row['runs'])):.1f}"
+        if "newest_event" in names and row.get("newest_event"):
+            newest = _parse_time(row["newest_event"])
+            for lag in ("lag_now", "lag"):
+                if lag in names:
+                    row[lag] = _duration((NOW - newest).total_seconds())
+            if "last_run" in names and row.get("last_run") and _parse_time(row["last_run"]) < newest:
+                row["last_run"] = row["newest_event"]  # a run wrote the newest event
+        if "off_hours" in names and "time" in names:
+            row["off_hours"] = "no" if business_hours(_parse_time(row["time"])) else "yes"
+    return rows
+
+
+# (dashboard, total data source) -> (data source it sums, {total column: summed column})
+TOTALS = {
+    ("onepassword_overview", "ds_kpi"): ("ds_audit_actions", {"audit_events": "count"}),
+    ("onepassword_collector_health", "ds_kpi"): ("ds_per_account", {
+        "events": "events", "requests": "requests", "rate_limited": "429", "server_errors": "5xx",
+        "unauthorized": "401"}),
+    ("onepassword_collector_health", "ds_kpi_errors"): ("ds_errors", {"errors": "count"}),
+}
+# Rows of a listed panel that its total does not count (the errors KPI counts errors, not retries).
+NOT_COUNTED = {"ds_errors": lambda row: row.get("log_event") == "retry"}
+
+
+# ---------------------------------------------------------------------------------------------
 # Definitions
 
 SIMPLE = {"fields", "table", "rename", "head", "sort", "where", "search"}
@@ -872,7 +946,8 @@ def stub_data(definition, name):
         query = dq.substitute(ds["options"]["query"], defaults)
         base = ds["options"].get("extend") if ds["type"] == "ds.chain" else None
         rng = random.Random(_stable_seed(name, ds_id))
-        if base and all(segment.split(" ", 1)[0].lower() in SIMPLE for segment in pipeline(query)):
+        picked = base and all(segment.split(" ", 1)[0].lower() in SIMPLE for segment in pipeline(query))
+        if picked:
             base_data = data_of(base)  # a chain that only picks fields of its base: the same numbers
             base_names = [f["name"] for f in base_data["fields"]]
             shape = shape_of(dq.substitute(dq.full_spl(ds_id, data_sources), defaults))
@@ -885,7 +960,21 @@ def stub_data(definition, name):
             story = _review_rows(shape.dataset) if shape.columns else None
             if story:  # the columns still come from the SPL; the values from the one history
                 columns = [[str(row.get(c.name, row.get(c.origin, ""))) for row in story] for c in shape.columns]
-        out[ds_id] = {"fields": [{"name": n} for n in names], "columns": columns}
+        table = {"fields": [{"name": n} for n in names], "columns": columns}
+        if not picked:  # rows made here (a chain that only picks fields keeps its base's, which agree)
+            names, rows = _rows(table)
+            agree_rows(names, rows)
+            if (name, ds_id) in TOTALS:  # a total is the sum of the rows of the panel that lists them
+                source, sums = TOTALS[(name, ds_id)]
+                _, listed = _rows(data_of(source))
+                listed = [r for r in listed if not NOT_COUNTED.get(source, lambda row: False)(r)]
+                for row in rows:
+                    for total, column in sums.items():
+                        if total in row:
+                            row[total] = str(int(sum(_number(r[column]) for r in listed)))
+                agree_rows(names, rows)
+            _store(table, names, rows)
+        out[ds_id] = table
         return out[ds_id]
 
     for ds_id in data_sources:
