@@ -36,7 +36,6 @@ OUTCOMES = ("no_exceptions", "exceptions_remediated", "exceptions_open", "not_co
 STAMP_FIELDS = ("recorded_by", "recorded_at", "updated_by", "updated_at", "revision", "status", "history")
 # What a revision holds besides the record's fields.
 REVISION_FIELDS = ("record", "revision", "change", "user", "at", "base_revision")
-CHANGES = ("create", "edit", "withdraw")
 ACTIVE, WITHDRAWN = "active", "withdrawn"
 
 NAME_MAX_LENGTH = 100
