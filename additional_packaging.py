@@ -14,10 +14,11 @@ import os
 REVIEW_RECORDS_STANZA = """
 # The write path of the access-review records (Configuration > Access reviews), appended
 # by additional_packaging.py. The tab's handler ([admin_external:ta_1password_events_review])
-# forwards every create, edit and delete here with the caller's session. This endpoint
-# checks the caller's onepassword_record_review capability, stamps the record, logs the
-# change and writes ta_1password_events_review.conf with the system token splunkd passes
-# it (passSystemAuth): default.meta lets only admins write that file directly.
+# forwards every create, edit and delete (a withdrawal) here with the caller's session.
+# This endpoint checks the caller's onepassword_record_review capability and the author
+# rule, adds one revision (never an overwrite), logs the change and writes the record files
+# (ta_1password_events_review_revisions.conf, ta_1password_events_review.conf) with the
+# system token splunkd passes it (passSystemAuth): default.meta lets only admins write them.
 # The handler checks the capability (no `capability` setting here) so that every refused
 # attempt is written to the change log too.
 [script:ta_1password_events_review_records]
@@ -35,7 +36,28 @@ python.required = 3.13
 """
 
 
+# ucc-gen declares a reload trigger for each tab's conf file; the revisions of the review
+# records are a conf file of their own, which no tab lists.
+REVISIONS_TRIGGER = "reload.ta_1password_events_review_revisions = simple"
+
+
 def cleanup_output_files(output_path, ta_name):
+    _add_review_endpoint(output_path, ta_name)
+    _add_revisions_trigger(output_path, ta_name)
+
+
+def _add_revisions_trigger(output_path, ta_name):
+    app_conf = os.path.join(output_path, ta_name, "default", "app.conf")
+    with open(app_conf, encoding="utf-8") as handle:
+        lines = handle.read().splitlines()
+    if "[triggers]" not in lines or REVISIONS_TRIGGER in lines:
+        raise SystemExit(f"{app_conf}: expected a [triggers] stanza without {REVISIONS_TRIGGER!r}")
+    lines.insert(lines.index("[triggers]") + 1, REVISIONS_TRIGGER)
+    with open(app_conf, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+
+
+def _add_review_endpoint(output_path, ta_name):
     restmap = os.path.join(output_path, ta_name, "default", "restmap.conf")
     with open(restmap, encoding="utf-8") as handle:
         generated = handle.read()

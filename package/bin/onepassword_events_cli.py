@@ -148,7 +148,7 @@ def _account(args, token):
 
 
 def _fail(message, code):
-    sys.stderr.write(f"error: {_cli_words(message)}\n")
+    sys.stderr.write(f"error: {_cli_words(_one_line(message))}\n")
     return code
 
 
@@ -219,6 +219,7 @@ def _fetch(args, token, logger):
     from onepassword_events import runner
     from onepassword_events.checkpoint import FileCheckpointStore, MemoryCheckpointStore
     from onepassword_events.client import RetryPolicy
+    from onepassword_events.records import log_record, stream_summary_fields
     from onepassword_events.sinks import JsonLinesSink, ModularInputStream, SplunkXmlSink
     from onepassword_events.stopping import StopFlag
 
@@ -259,8 +260,8 @@ def _fetch(args, token, logger):
         finally:
             store.close()
     for run in runs:
-        logger.info("event=stream_summary stream=%s status=%s events=%d pages=%d", run.stream.name, run.status,
-                    run.events, run.pages)
+        log_record(logger, logging.INFO, "stream_summary", input=args.input_name, account=args.account_name,
+                   **stream_summary_fields(run))
     if interrupted:
         sys.stderr.write(_summary(runs, interrupted=True) + "\n")
         return EXIT_INTERRUPTED
@@ -272,7 +273,7 @@ def _fetch(args, token, logger):
         names = ", ".join(r.stream.name for r in runs if r.error is error)
         failures.append(f"[{error.category}] {names}: {error}")
     for failure in failures:
-        sys.stderr.write(f"error: {_cli_words(failure)}\n")
+        sys.stderr.write(f"error: {_cli_words(_one_line(failure))}\n")
     return EXIT_API_ERROR if failures else EXIT_OK
 
 
@@ -304,6 +305,12 @@ class _WholeWrites:
 
     def flush(self):
         pass
+
+
+def _one_line(text):
+    """Text from an error (which may quote a server) as one line: control characters escaped, so it
+    can never start a line of its own."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 def _summary(runs, interrupted=False):

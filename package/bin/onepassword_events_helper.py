@@ -6,8 +6,10 @@ this edge reads the Splunk configuration and hands it to the collector core.
 
 import import_declare_test  # noqa: F401  (puts the add-on's lib/ first on sys.path)
 
+import logging
 import sys
 import time
+import traceback
 
 import onepassword_splunk as splunk_edge
 from onepassword_events import runner
@@ -15,6 +17,7 @@ from onepassword_events.checkpoint import CheckpointError
 from onepassword_events.errors import ConfigurationError, EventsApiError, FeatureNotGrantedError
 from onepassword_events.stopping import StopFlag
 from onepassword_events.proxy import proxy_url
+from onepassword_events.records import error_fields, log_record, status_counts_text, stream_summary_fields
 from onepassword_events.sinks import ModularInputStream, SplunkXmlSink
 from onepassword_events.streams import parse_stream_names
 
@@ -86,59 +89,36 @@ def collect_input(full_name, item, session_key, stream, stop_requested=lambda: F
                         f"the token of account {account_name} does not grant {name}; "
                         "remove it from the input's event types or issue a token that grants it"
                     ),
-                    f"event=stream_skipped stream={name}",
+                    "stream_skipped", input_name, account_name, stream=name,
                 )
             runs = collector.run()
         _log_summary(logger, full_name, account_name, index, runs, client)
-    except EventsApiError as exc:
-        _log_api_error(logger, exc, f"event=input_failed input={input_name}")
-    except CheckpointError as exc:
-        log.log_exception(logger, exc, "Checkpoint Error", full_msg=False,
-                          msg_before=f"event=input_failed input={input_name} category={exc.category}")
+    except (EventsApiError, CheckpointError) as exc:
+        _log_api_error(logger, exc, "input_failed", input_name, account_name)
     except Exception as exc:  # keep other inputs of this process running
-        log.log_exception(logger, exc, "unexpected", msg_before=f"event=input_failed input={input_name}")
+        log_record(logger, logging.ERROR, "input_failed", input=input_name, account=account_name,
+                   **error_fields(exc), traceback=traceback.format_exc())
     finally:
         log.modular_input_end(logger, input_name)
 
 
-def _log_api_error(logger, exc, prefix):
-    from solnlib import log
-
-    writer = {
-        "authentication": log.log_authentication_error,
-        "permission": log.log_permission_error,
-        "configuration": log.log_configuration_error,
-        "connection": log.log_connection_error,
-        "proxy": log.log_connection_error,
-        "tls": log.log_connection_error,
-        "server": log.log_server_error,
-        "rate_limit": log.log_server_error,
-        "malformed_response": log.log_server_error,
-    }.get(exc.category)
-    message = f"{prefix} category={exc.category} "
-    if writer is None:
-        log.log_exception(logger, exc, exc.category, full_msg=False, msg_before=message)
-    else:
-        writer(logger, exc, full_msg=False, msg_before=message)
+def _log_api_error(logger, exc, event, input_name, account_name, **context):
+    """One record: what failed (event, input, account, stream), the error's category and label,
+    and its message as one escaped value, so nothing a server wrote can read as a record of ours."""
+    log_record(logger, logging.ERROR, event, input=input_name, account=account_name, **context, **error_fields(exc))
 
 
 def _log_summary(logger, full_name, account_name, index, runs, client):
     from solnlib import log
 
+    input_name = full_name.split("://", 1)[-1]
     for run in runs:
         if run.events:
             log.events_ingested(logger, full_name, run.stream.sourcetype, run.events, index, account=account_name)
-        logger.info(
-            "event=stream_summary stream=%s status=%s events=%d pages=%d duplicates_skipped=%d "
-            "newest_event_time=%s lag_s=%s",
-            run.stream.name, run.status, run.events, run.pages, run.duplicates_skipped,
-            run.newest_second, run.lag_seconds,
-        )
+        log_record(logger, logging.INFO, "stream_summary", input=input_name, account=account_name,
+                   **stream_summary_fields(run))
         if run.error is not None:
-            _log_api_error(logger, run.error, f"event=stream_failed stream={run.stream.name}")
-    logger.info(
-        "event=run_summary account=%s host=%s requests=%d statuses=%s events=%d",
-        account_name, client.host, client.requests_made,
-        ",".join(f"{k}:{v}" for k, v in sorted(client.status_counts.items())),
-        sum(r.events for r in runs),
-    )
+            _log_api_error(logger, run.error, "stream_failed", input_name, account_name, stream=run.stream.name)
+    log_record(logger, logging.INFO, "run_summary", input=input_name, account=account_name, host=client.host,
+               requests=client.requests_made, statuses=status_counts_text(client.status_counts),
+               events=sum(r.events for r in runs))

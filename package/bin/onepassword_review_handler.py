@@ -1,13 +1,14 @@
 """REST handler of the "Access reviews" configuration tab: quarterly access-review records.
 
-Listing works as in every UCC tab. Creating, editing and deleting a record do not
-write the conf file here: this handler runs with the caller's session only (that is
-all splunkd gives an EAI handler), and default.meta lets only admins write
-ta_1password_events_review.conf. Each change is forwarded, with the caller's
-session, to the add-on's review-records endpoint
+Listing works as in every UCC tab: each row is a record's latest revision, with who
+created it, who changed it last, its status (active or withdrawn) and its history.
+Creating, editing and deleting do not write the conf files here: this handler runs
+with the caller's session only (that is all splunkd gives an EAI handler), and
+default.meta lets only admins write them. Each change is forwarded, with the
+caller's session, to the add-on's review-records endpoint
 (``/services/ta_1password_events/review_records``, bin/onepassword_review_endpoint.py),
-which checks the ``onepassword_record_review`` capability, stamps the record, logs
-the change and writes it with splunkd's own authority. Its answer becomes this
+which adds a revision (an edit names the revision the form was opened at; "delete"
+withdraws the record) and refuses what the caller may not do. Its answer becomes this
 handler's answer: the record as stored, or the endpoint's status and message.
 """
 

@@ -148,6 +148,10 @@ def problems(name, definition, result):
         headers = result["tables"].get(viz_id)
         if headers != columns:
             found.append(f"table {viz_id}: headers {headers} for data columns {columns}")
+    for viz_id, headers in sorted((result.get("brokenHeaders") or {}).items()):
+        found.append(f"table {viz_id}: a word of header(s) {headers} is broken over two lines")
+    for viz_id, rows in sorted((result.get("cutRows") or {}).items()):
+        found.append(f"table {viz_id}: {rows} row(s) cut off at the bottom of the panel")
     return found
 
 

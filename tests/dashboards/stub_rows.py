@@ -214,6 +214,7 @@ def _dataset_of(segment):
     for key, dataset in (("signin", "signin"), ("audit_events", "audit"), ("itemusage", "item"),
                          ("collector_logs", "collector"), ("review_change_log", "review_log"),
                          ("review_conf", "review_conf"), ("review_records", "review"),
+                         ("review_revisions", "review_revisions"),
                          ("fired_alerts", "alerts"), ("risk_events", "risk"), ("detection_rules", "rules")):
         if key in name:
             return dataset
@@ -773,6 +774,151 @@ def rows_for(shape, values, default_rows=8):
 
 
 # ---------------------------------------------------------------------------------------------
+# The access-review records: one made-up history, from which every review panel takes its rows,
+# so the records, their revisions, the change log and the config tracker tell the same story.
+
+OUTCOME_LABELS = {"no_exceptions": "No exceptions", "exceptions_remediated": "Exceptions remediated",
+                  "exceptions_open": "Exceptions open", "not_completed": "Not completed"}
+REVIEW_STORY = [  # (record, change, Splunk user, at, values changed)
+    ("2026_q2_vault_access", "create", "aisha.khan", "2026-07-09 15:20:11",
+     {"quarter": "2026-Q2", "reviewer": "aisha.khan@northwindtraders.com", "review_date": "2026-07-09",
+      "scope": "Every shared vault and its members", "outcome": "no_exceptions", "findings": ""}),
+    ("2026_q3_vault_access", "create", "maria.garcia", "2026-10-08 16:02:40",
+     {"quarter": "2026-Q3", "reviewer": "maria.garcia@northwindtraders.com", "review_date": "2026-10-08",
+      "scope": "Every shared vault and its members", "outcome": "exceptions_open",
+      "findings": "Two former contractors still in the Finance vault (SEC-2291)"}),
+    ("2026_q3_privileged_groups", "create", "james.chen", "2026-10-09 10:15:02",
+     {"quarter": "2026-Q3", "reviewer": "james.chen@northwindtraders.com", "review_date": "2026-10-09",
+      "scope": "Owners and Administrators groups", "outcome": "no_exceptions", "findings": ""}),
+    ("2026_q3_vault_access", "edit", "maria.garcia", "2026-10-27 09:31:17",
+     {"outcome": "exceptions_remediated", "findings": "Two former contractors removed from the Finance vault "
+                                                      "(SEC-2291)"}),
+    ("2026_q3_privileged_groups", "edit", "james.chen", "2026-11-03 11:47:55", {"review_date": "2026-10-10"}),
+    ("2026_q3_privileged_groups", "withdraw", "maria.garcia", "2026-11-06 08:12:30", {}),
+]
+REVIEW_REFUSED = ("2026_q3_vault_access", "edit", "james.chen", "2026-10-28 14:05:09",
+                  "Review not saved: only the record's author (maria.garcia) or a Splunk admin may change "
+                  "\"2026_q3_vault_access\".")
+
+
+def review_revisions():
+    """Every revision, oldest first, with the record's full values after it."""
+    current, numbers, out = {}, {}, []
+    for record, change, user, at, values in REVIEW_STORY:
+        numbers[record] = numbers.get(record, 0) + 1
+        before = dict(current.get(record, {}))
+        current[record] = dict(before, **values)
+        out.append(dict(current[record], record=record, revision=str(numbers[record]), change=change, user=user,
+                        at=at, base_revision=str(numbers[record] - 1) if numbers[record] > 1 else "",
+                        changed=[f for f in values if before.get(f, "") != values[f]], before=before))
+    return out
+
+
+def _review_rows(dataset):
+    revisions = review_revisions()
+    readable = lambda row: dict(row, outcome=OUTCOME_LABELS[row["outcome"]])  # noqa: E731  (the panels' case())
+    if dataset == "review_revisions":
+        return [readable(r) for r in sorted(revisions, key=lambda r: (r["record"], -int(r["revision"])))]
+    if dataset == "review":
+        rows = []
+        for record in sorted({r["record"] for r in revisions}):
+            mine = [r for r in revisions if r["record"] == record]
+            first, last = mine[0], mine[-1]
+            rows.append(readable(dict(last, review=record, recorded_by=first["user"], recorded_at=first["at"],
+                                      updated_by=last["user"], updated_at=last["at"],
+                                      status="withdrawn" if last["change"] == "withdraw" else "active")))
+        return sorted(rows, key=lambda r: (r["quarter"], r["review_date"]), reverse=True)
+    if dataset == "review_log":
+        rows = []
+        for r in revisions:
+            common = {"time": r["at"], "splunk_user": r["user"], "change": r["change"], "record": r["record"],
+                      "revision": r["revision"]}
+            rows.append(dict(common, note="saved revision " + r["revision"]))
+            rows += [dict(common, field=f, old_value=r["before"].get(f, ""), new_value=r[f]) for f in r["changed"]]
+        record, change, user, at, reason = REVIEW_REFUSED
+        rows.append({"time": at, "splunk_user": user, "change": change, "record": record, "note": "REFUSED: " + reason})
+        return sorted(rows, key=lambda r: r["time"], reverse=True)
+    if dataset == "review_conf":
+        return [{"time": r["at"], "action": "add" if r["change"] == "create" else "update", "record": r["record"],
+                 "fields": ",".join(r["changed"]) or "revision"} for r in reversed(revisions)]
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Rows that agree: what a panel computes from other columns (a rate from its counts, a lag from
+# the newest event, a flag from the time) or from another panel (a total from the rows it sums)
+# is computed here from the stub values, as the search would.
+
+def _rows(table):
+    names = [f["name"] for f in table["fields"]]
+    return names, [dict(zip(names, row)) for row in zip(*table["columns"])]
+
+
+def _store(table, names, rows):
+    table["columns"] = [[row[n] for row in rows] for n in names] if rows else [[] for _ in names]
+
+
+def _number(value):
+    return float(value[0] if isinstance(value, list) else value)
+
+
+def business_hours(moment):
+    """The add-on's rule (macro onepassword_business_hours): Monday to Friday, 07:00 to 19:59."""
+    return moment.weekday() < 5 and 7 <= moment.hour < 20
+
+
+def _duration(seconds):
+    seconds = max(0, int(seconds))
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def _parse_time(text):
+    return dt.datetime.strptime(text[:19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.timezone.utc)
+
+
+STATUS_COLUMNS = (("429", "5xx", "401", "other_status"), ("rate_limited", "server_errors", "unauthorized", "other"))
+
+
+def agree_rows(names, rows):
+    """Make each row's derived columns agree with the columns they come from."""
+    for row in rows:
+        total = next((n for n in ("attempts", "signins") if n in names), None)
+        if "failure_rate" in names and total and "failed" in names:
+            failed, whole = int(_number(row["failed"])), max(1, int(_number(row[total])))
+            row["failed"] = str(min(failed, whole))
+            row["failure_rate"] = f"{100 * min(failed, whole) / whole:.1f}"
+        for statuses in STATUS_COLUMNS:
+            if "requests" in names and "ok" in names and all(n in names for n in statuses):
+                row["requests"] = str(int(_number(row["ok"])) + sum(int(_number(row[n])) for n in statuses))
+        if "events_per_run" in names and "runs" in names:
+            events = "events" if "events" in names else "events_in_range" if "events_in_range" in names else None
+            if events:
+                row["events_per_run"] = f"{_number(row[events]) / max(1, _number(row['runs'])):.1f}"
+        if "newest_event" in names and row.get("newest_event"):
+            newest = _parse_time(row["newest_event"])
+            for lag in ("lag_now", "lag"):
+                if lag in names:
+                    row[lag] = _duration((NOW - newest).total_seconds())
+            if "last_run" in names and row.get("last_run") and _parse_time(row["last_run"]) < newest:
+                row["last_run"] = row["newest_event"]  # a run wrote the newest event
+        if "off_hours" in names and "time" in names:
+            row["off_hours"] = "no" if business_hours(_parse_time(row["time"])) else "yes"
+    return rows
+
+
+# (dashboard, total data source) -> (data source it sums, {total column: summed column})
+TOTALS = {
+    ("onepassword_overview", "ds_kpi"): ("ds_audit_actions", {"audit_events": "count"}),
+    ("onepassword_collector_health", "ds_kpi"): ("ds_per_account", {
+        "events": "events", "requests": "requests", "rate_limited": "429", "server_errors": "5xx",
+        "unauthorized": "401"}),
+    ("onepassword_collector_health", "ds_kpi_errors"): ("ds_errors", {"errors": "count"}),
+}
+# Rows of a listed panel that its total does not count (the errors KPI counts errors, not retries).
+NOT_COUNTED = {"ds_errors": lambda row: row.get("log_event") == "retry"}
+
+
+# ---------------------------------------------------------------------------------------------
 # Definitions
 
 SIMPLE = {"fields", "table", "rename", "head", "sort", "where", "search"}
@@ -800,7 +946,8 @@ def stub_data(definition, name):
         query = dq.substitute(ds["options"]["query"], defaults)
         base = ds["options"].get("extend") if ds["type"] == "ds.chain" else None
         rng = random.Random(_stable_seed(name, ds_id))
-        if base and all(segment.split(" ", 1)[0].lower() in SIMPLE for segment in pipeline(query)):
+        picked = base and all(segment.split(" ", 1)[0].lower() in SIMPLE for segment in pipeline(query))
+        if picked:
             base_data = data_of(base)  # a chain that only picks fields of its base: the same numbers
             base_names = [f["name"] for f in base_data["fields"]]
             shape = shape_of(dq.substitute(dq.full_spl(ds_id, data_sources), defaults))
@@ -810,7 +957,24 @@ def stub_data(definition, name):
         else:
             shape = shape_of(dq.substitute(dq.full_spl(ds_id, data_sources), defaults))
             names, columns = rows_for(shape, Values(rng, shape, days), rng.randint(1, 3) if shape.rule else 8)
-        out[ds_id] = {"fields": [{"name": n} for n in names], "columns": columns}
+            story = _review_rows(shape.dataset) if shape.columns else None
+            if story:  # the columns still come from the SPL; the values from the one history
+                columns = [[str(row.get(c.name, row.get(c.origin, ""))) for row in story] for c in shape.columns]
+        table = {"fields": [{"name": n} for n in names], "columns": columns}
+        if not picked:  # rows made here (a chain that only picks fields keeps its base's, which agree)
+            names, rows = _rows(table)
+            agree_rows(names, rows)
+            if (name, ds_id) in TOTALS:  # a total is the sum of the rows of the panel that lists them
+                source, sums = TOTALS[(name, ds_id)]
+                _, listed = _rows(data_of(source))
+                listed = [r for r in listed if not NOT_COUNTED.get(source, lambda row: False)(r)]
+                for row in rows:
+                    for total, column in sums.items():
+                        if total in row:
+                            row[total] = str(int(sum(_number(r[column]) for r in listed)))
+                agree_rows(names, rows)
+            _store(table, names, rows)
+        out[ds_id] = table
         return out[ds_id]
 
     for ds_id in data_sources:

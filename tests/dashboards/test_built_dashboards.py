@@ -7,7 +7,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import dashboard_queries as dq
-import onepassword_review_endpoint as review
+from onepassword_reviews import model as review
+from onepassword_reviews.store import RECORDS_CONF, REVISIONS_CONF
 
 pytestmark = pytest.mark.package
 
@@ -40,8 +41,8 @@ def test_the_review_endpoint_is_generated_with_our_guarded_handler(built_addon):
     assert "from onepassword_review_handler import ReviewRecordHandler" in generated
     assert "handler=ReviewRecordHandler" in generated
     assert re.search(r"SingleModel\(\s*'ta_1password_events_review'", generated)
-    shipped = open(os.path.join(built_addon, "bin", "onepassword_review_endpoint.py"), encoding="utf-8").read()
-    assert f'CAPABILITY = "{review.CAPABILITY}"' in shipped and "if CAPABILITY not in capabilities" in shipped
+    for module in ("model", "store", "service", "changelog"):  # the endpoint's core ships beside it
+        assert os.path.exists(os.path.join(built_addon, "bin", "onepassword_reviews", module + ".py")), module
     # the endpoint every change goes through (appended to the generated restmap.conf by additional_packaging.py)
     endpoint = restmap["script:ta_1password_events_review_records"]
     assert endpoint["passSystemAuth"] == "true" and endpoint["scripttype"] == "persist"
@@ -55,13 +56,15 @@ def test_the_built_addon_declares_the_capability_role_and_record_permissions(bui
     assert "capability::" + review.CAPABILITY in authorize
     assert authorize["role_" + review.REVIEWER_ROLE][review.CAPABILITY] == "enabled"
     meta = open(os.path.join(built_addon, "metadata", "default.meta"), encoding="utf-8").read()
-    access = re.search(r"^\[ta_1password_events_review\]\naccess = (.*)$", meta, flags=re.M).group(1)
-    assert access == "read : [ * ], write : [ admin, sc_admin ]"  # reviewers write through the endpoint only
     app = dq.read_conf(os.path.join(built_addon, "default", "app.conf"))
-    assert app["triggers"]["reload.ta_1password_events_review"] == "simple"
-    assert os.path.exists(os.path.join(built_addon, "README", "ta_1password_events_review.conf.spec"))
+    for conf in (RECORDS_CONF, REVISIONS_CONF):
+        access = re.search(r"^\[%s\]\naccess = (.*)$" % conf, meta, flags=re.M).group(1)
+        assert access == "read : [ * ], write : [ admin, sc_admin ]"  # reviewers write through the endpoint only
+        assert app["triggers"]["reload." + conf] == "simple"
+        assert os.path.exists(os.path.join(built_addon, "README", conf + ".conf.spec"))
     # records are never shipped: they live in local/ of the installed add-on
-    assert not os.path.exists(os.path.join(built_addon, "default", "ta_1password_events_review.conf"))
+    assert not os.path.exists(os.path.join(built_addon, "default", RECORDS_CONF + ".conf"))
+    assert dq.read_conf(os.path.join(built_addon, "default", REVISIONS_CONF + ".conf")) == {}
     assert not os.path.exists(os.path.join(built_addon, "local"))
 
 

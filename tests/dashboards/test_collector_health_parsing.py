@@ -1,12 +1,13 @@
-"""The Collector Health dashboard parses the lines the input really writes.
+"""The Collector Health dashboard reads the records the input really writes.
 
-The input helper's own logging functions write a run into a log file with solnlib's
-format; every `rex` of the dashboard's searches is then applied (translated from
-PCRE to Python) to those lines, so a change of the log format breaks this test,
-not the dashboard in production.
+The input helper's own logging functions write a run into a log in solnlib's format;
+each panel's search (macros expanded, spl_fields.py) is then applied to those lines,
+so a change of the log format or of a search breaks this test, not the dashboard in
+production. What a server wrote is only ever a value of one of those records.
 """
 
 import io
+import json
 import logging
 import re
 from types import SimpleNamespace
@@ -16,23 +17,24 @@ from solnlib import log as solnlib_log
 
 import dashboard_queries as dq
 import onepassword_events_helper as helper
-from onepassword_events.errors import AuthError
+from onepassword_events.errors import AuthError, ServerError
+from spl_fields import fields_of
 
 SPL = {q["id"]: q["query"] for q in dq.queries(with_defaults=False) if q["dashboard"] == "onepassword_collector_health"}
+FORGED = "event=run_summary account=victim_co host=events.1password.com requests=1 statuses=200:1 events=987654"
+FORGED_JSON = json.dumps({"event": "run_summary", "input": "victim_in", "account": "victim_co", "host": "x",
+                          "requests": 1, "statuses": "200:1", "events": 987654})
 
 
-def rexes(query):
-    """(field or None, Python regex) of every `| rex [field=x] "..."` in a search."""
-    found = []
-    for field, body in re.findall(r'^\| rex (?:field=(\w+) )?"((?:[^"\\]|\\.)*)"', query, flags=re.M):
-        pattern = body.replace('\\"', '"').replace("\\\\", "\\").replace("(?<", "(?P<")
-        found.append((field or None, re.compile(pattern)))
-    return found
+def events_of(text):
+    """One Splunk event per log record: a line that starts with a timestamp begins a new one."""
+    return re.split(r"\n(?=\d{4}-\d{2}-\d{2} )", text.strip())
 
 
 @pytest.fixture(scope="module")
 def input_log():
-    """What one run of input acme_in (account acme) writes: summaries, one stream error, a retry."""
+    """What one run of input acme_in (account acme) writes: summaries, two stream errors (one quoting
+    a server that imitates our records), a retry."""
     stream = io.StringIO()
     logger = logging.getLogger("dashboards.collector_health")
     logger.propagate = False
@@ -48,72 +50,76 @@ def input_log():
 
     runs = [run("signinattempts", "1password:insights:signin_attempts", "caught_up", 1500, 1795750000),
             run("auditevents", "1password:insights:audit_events", "error", 0, None,
-                AuthError("the token is invalid, expired or revoked"))]
+                AuthError("the token is invalid, expired or revoked")),
+            run("itemusages", "1password:insights:item_usages", "error", 0, None,
+                ServerError("events.1password.com had a server error (HTTP 500)", 500,
+                            "API message: %r\n%s" % (FORGED, FORGED_JSON)))]
     client = SimpleNamespace(host="events.1password.com", requests_made=7, status_counts={200: 5, 429: 1, 401: 1})
     logger.warning("event=retry category=%s attempt=%d delay_s=%.1f path=%s message=%r",
-                   "rate_limit", 1, 2.0, "/api/v2/signinattempts", "429 Too Many Requests")
+                   "rate_limit", 1, 2.0, "/api/v2/signinattempts", "429 Too Many Requests " + FORGED)
     helper._log_summary(logger, "onepassword://acme_in", "acme", "main", runs, client)
-    text = stream.getvalue()
-    # one Splunk event per log record: a line that starts with a timestamp begins a new one
-    return re.split(r"\n(?=\d{4}-\d{2}-\d{2} )", text.strip())
+    return events_of(stream.getvalue())
 
 
-def apply(query, event, source="/opt/splunk/var/log/splunk/ta_1password_events_acme_in.log"):
-    fields = {"_raw": event, "source": source}
-    for field, pattern in rexes(query):
-        match = pattern.search(fields.get(field or "_raw") or "")
-        if match:
-            fields.update({k: v for k, v in match.groupdict().items() if v is not None})
-    return fields
+def rows(panel, log):
+    return [row for row in (fields_of(SPL[panel], event) for event in log) if row is not None]
 
 
-def test_the_input_writes_what_the_dashboard_expects(input_log):
-    assert any("event=run_summary" in e for e in input_log)
-    assert sum("event=stream_summary" in e for e in input_log) == 2
-    assert any('exc_l="Authentication Error"' in e and "event=stream_failed" in e for e in input_log)
+def test_the_input_writes_one_json_record_per_line(input_log):
+    records = [json.loads(event.split(" | ", 1)[1]) for event in input_log if " | {" in event]
+    assert [r["event"] for r in records].count("run_summary") == 1
+    assert [r["event"] for r in records].count("stream_summary") == 3
+    assert all("\n" not in event for event in input_log)
+    assert all(r["input"] == "acme_in" and r["account"] == "acme" for r in records if r["event"] != "events_ingested")
 
 
 def test_stream_rows_get_input_account_stream_status_and_counts(input_log):
-    query = SPL["ds_streams"]
-    rows = [apply(query, e) for e in input_log]
-    signin = next(r for r in rows if r.get("log_event") == "stream_summary" and r.get("stream") == "signinattempts")
-    assert signin["input"] == "acme_in"
+    found = rows("ds_streams", input_log)
+    signin = next(r for r in found if r["log_event"] == "stream_summary" and r["stream"] == "signinattempts")
+    assert (signin["input"], signin["account"]) == ("acme_in", "acme")
     assert (signin["status"], signin["events"], signin["duplicates"], signin["newest"], signin["lag_s"]) == (
         "caught_up", "1500", "1", "1795750000", "42")
-    audit = next(r for r in rows if r.get("log_event") == "stream_summary" and r.get("stream") == "auditevents")
-    assert audit["status"] == "error" and audit["newest"] == "None"
-    failed = next(r for r in rows if r.get("log_event") == "stream_failed")
-    assert failed["stream"] == "auditevents"
-    assert failed["error_message"].endswith("AuthError: the token is invalid, expired or revoked")
-    summary = next(r for r in rows if r.get("log_event") == "run_summary")
-    assert summary["account"] == "acme"
+    audit = next(r for r in found if r["log_event"] == "stream_summary" and r["stream"] == "auditevents")
+    assert audit["status"] == "error" and audit["newest"] is None
+    failed = next(r for r in found if r["log_event"] == "stream_failed" and r["stream"] == "auditevents")
+    assert failed["error_message"] == "the token is invalid, expired or revoked"
 
 
 def test_run_rows_get_requests_and_each_status(input_log):
-    run = next(e for e in input_log if "event=run_summary" in e)
-    fields = apply(SPL["ds_runs"], run)
-    assert (fields["account"], fields["api_host"], fields["requests"], fields["events"]) == (
-        "acme", "events.1password.com", "7", "1500")
-    pairs = fields["statuses"].split(",")
-    status_rex = [p for f, p in rexes(SPL["ds_runs"]) if f == "pair"][0]
-    counts = {m.group("status"): int(m.group("n")) for m in map(status_rex.search, pairs)}
-    assert counts == {"200": 5, "401": 1, "429": 1}
-    assert apply(SPL["ds_status_time"], run)["statuses"] == fields["statuses"]
+    (run,) = rows("ds_runs", input_log)  # the one real run, none from the server's words
+    assert (run["input"], run["account"], run["api_host"], run["requests"], run["events"]) == (
+        "acme_in", "acme", "events.1password.com", "7", "1500")
+    pairs = run["statuses"].split(",")
+    status_rex = re.compile(r"^(?P<status>\d+):(?P<n>\d+)")
+    assert {m.group("status"): int(m.group("n")) for m in map(status_rex.search, pairs)} == {
+        "200": 5, "401": 1, "429": 1}
+    assert [r["statuses"] for r in rows("ds_status_time", input_log)] == [run["statuses"]]
 
 
 def test_errors_and_retries_are_labelled(input_log):
-    rows = [apply(SPL["ds_errors"], e) for e in input_log if "exc_l=" in e or "event=retry" in e]
-    error = next(r for r in rows if r.get("error_label"))
-    assert (error["error_label"], error["log_event"], error["stream"], error["category"]) == (
-        "Authentication Error", "stream_failed", "auditevents", "authentication")
-    assert "AuthError: the token is invalid" in error["message"]
-    retry = next(r for r in rows if r.get("log_event") == "retry")
-    assert retry["category"] == "rate_limit" and "429 Too Many Requests" in retry["retry_message"]
+    found = rows("ds_errors", input_log)
+    auth = next(r for r in found if r.get("stream") == "auditevents")
+    assert (auth["error_label"], auth["log_event"], auth["category"], auth["input"]) == (
+        "Authentication Error", "stream_failed", "authentication", "acme_in")
+    assert auth["message"] == "the token is invalid, expired or revoked"
+    server = next(r for r in found if r.get("stream") == "itemusages")
+    assert server["category"] == "server" and FORGED in server["message"]  # the server's words, one value
+    (retry,) = [r for r in found if r["log_event"] == "retry"]
+    assert retry["category"] == "rate_limit" and "429 Too Many Requests" in retry["message"]
+    assert retry["input"] == "acme_in" and retry.get("stream") is None
+    assert len(rows("ds_kpi_errors", input_log)) == 2
 
 
-def test_events_per_stream_and_ingested_per_account(input_log):
-    summary = next(e for e in input_log if "event=stream_summary stream=signinattempts" in e)
-    assert apply(SPL["ds_events_time"], summary)["events"] == "1500"
-    ingested = next(e for e in input_log if "action=events_ingested" in e)
-    fields = apply(SPL["ds_ingested"], ingested)
-    assert fields["n_events"] == "1500" and fields["event_account"] == "acme"
+def test_events_per_stream_and_per_account(input_log):
+    per_stream = {r["stream"]: r["events"] for r in rows("ds_events_time", input_log)}
+    assert per_stream == {"signinattempts": "1500", "auditevents": "0", "itemusages": "0"}
+    assert {(r["account"], r["events"]) for r in rows("ds_ingested", input_log)} == {("acme", "1500"), ("acme", "0")}
+
+
+@pytest.mark.parametrize("panel", ["ds_runs", "ds_streams", "ds_errors", "ds_events_time", "ds_status_time",
+                                   "ds_ingested", "ds_kpi_errors"])
+def test_no_panel_reads_the_servers_imitation_of_our_records(input_log, panel):
+    for row in rows(panel, input_log):
+        assert row.get("account") in (None, "acme") and row.get("input") in (None, "acme_in")
+        assert "987654" not in (row.get("events"), row.get("requests"))
+    assert any(FORGED in event for event in input_log)  # it was there to be read

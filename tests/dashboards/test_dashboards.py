@@ -234,7 +234,7 @@ def test_every_lookup_a_dashboard_uses_exists():
     transforms = conf("transforms.conf")
     texts = [q["query"] for q in QUERIES]
     texts += [spec["definition"] for name, spec in macros().items()
-              if "--- dashboards" in _block_of(name)]
+              if "# --- dashboards ---" in _block_of(name)]
     used = set()
     for text in texts:
         used.update(_lookups_used(text))

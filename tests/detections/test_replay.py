@@ -116,9 +116,10 @@ def test_log_files_have_solnlib_format_and_match_the_rule():
     lines = [line for line in text.splitlines() if re.match(r"^\d{4}-\d\d-\d\d ", line)]
     assert len(lines) == 7
     assert re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} log_level=(INFO|ERROR) pid=\d+ tid=\S+ file=\S+ \| ", lines[0])
-    errors = [line for line in lines if "exc_l=" in line]
-    assert len(errors) == 2 and all('exc_l="Authentication Error" event=stream_failed' in line for line in errors)
-    assert "\nonepassword_events.errors.AuthenticationError" in text, "the exception line follows, as solnlib writes it"
+    records = [json.loads(line.split(" | ", 1)[1]) for line in lines]  # one JSON record after the prefix
+    errors = [r for r in records if r["event"] == "stream_failed"]
+    assert len(errors) == 2 and all(r["label"] == "Authentication Error" for r in errors)
+    assert {r["input"] for r in records} == {"scn_errors_attack"}
     macro = lib.macros()["onepassword_input_logs"]["definition"]
     pattern = re.search(r'source="\*([^"*]+)\*([^"]+)"', macro)
     source = [e for e in run.events if e["type"] == "log"][0]["source"]

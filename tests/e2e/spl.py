@@ -1,9 +1,10 @@
-"""The searches the e2e suite runs to observe Splunk, in one place. Their `rex` patterns
-read the input's own log lines (onepassword_events_helper._log_summary); tests/e2e_helpers
-runs those patterns over lines the real helper writes."""
+"""The searches the e2e suite runs to observe Splunk, in one place. They read the input's
+own log records (one JSON object after solnlib's prefix, onepassword_events_helper._log_summary)
+as the add-on's macro onepassword_log_records does; tests/e2e_helpers applies them to lines
+the real helper writes."""
 
-RUN_SUMMARY_REX = r"event=run_summary .* events=(?<run_events>\d+)"
-STREAM_SUMMARY_REX = r"event=stream_summary stream=(?<stream>\w+) status=(?<status>\w+) events=(?<n>\d+)"
+# the add-on's macro onepassword_log_record_field
+RECORD_REX = r"^[^|\n]*\| (?<op_record>\{.*\})\s*$"
 
 
 def _rex(pattern):
@@ -14,10 +15,14 @@ def input_log(input_name):
     return 'search index=_internal source="*ta_1password_events_%s.log"' % input_name
 
 
+def _records(input_name, event):
+    return ('%s "%s" | rex "%s" | where isnotnull(op_record) | eval log_event=json_extract(op_record, "event") '
+            '| where log_event=="%s"' % (input_log(input_name), event, _rex(RECORD_REX), event))
+
+
 def run_summaries(input_name):
     """One row per run of the input, with run_events = the events it wrote."""
-    return ('%s "event=run_summary" | rex "%s" | eval run_events=tonumber(run_events)'
-            % (input_log(input_name), _rex(RUN_SUMMARY_REX)))
+    return _records(input_name, "run_summary") + ' | eval run_events=tonumber(json_extract(op_record, "events"))'
 
 
 def events_written(input_name):
@@ -26,8 +31,9 @@ def events_written(input_name):
 
 def caught_up_streams(input_name):
     """count = streams of the input with a run that ended caught up and found nothing new."""
-    return ('%s "event=stream_summary" | rex "%s" | where status=="caught_up" AND tonumber(n)==0 '
-            '| stats dc(stream) as count' % (input_log(input_name), _rex(STREAM_SUMMARY_REX)))
+    return (_records(input_name, "stream_summary") + ' | eval stream=json_extract(op_record, "stream"), '
+            'status=json_extract(op_record, "status"), n=tonumber(json_extract(op_record, "events")) '
+            '| where status=="caught_up" AND n==0 | stats dc(stream) as count')
 
 
 def indexed_count(index):

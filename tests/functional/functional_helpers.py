@@ -251,11 +251,11 @@ def run_cli(sim, scanner, state_dir, fmt="jsonl", limit=100, start=None, token=N
 
 # -- the modular input, in-process --------------------------------------------------------
 class _Capture(logging.Handler):
-    def __init__(self):
+    def __init__(self, log_format="%(levelname)s %(name)s %(message)s"):
         super().__init__(logging.DEBUG)
         self.buffer = io.StringIO()
         self.records = []
-        self.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+        self.setFormatter(logging.Formatter(log_format))
 
     def emit(self, record):
         text = self.format(record)
@@ -267,9 +267,11 @@ _RUN_COUNTER = [0]
 
 
 def run_input(sim, scanner, monkeypatch, state_dir, token=None, event_types="", page_size=100, start=None,
-              client_settings=None, input_name="fn_input", account_name="acme", index="main", account_extra=None):
+              client_settings=None, input_name="fn_input", account_name="acme", index="main", account_extra=None,
+              log_format=None):
     """One run of the modular input (collect_input) into the modular-input
-    stream, with a FileCheckpointStore in state_dir. Returns a Run."""
+    stream, with a FileCheckpointStore in state_dir. Returns a Run. log_format: the
+    log lines' format (solnlib's, to read them as Splunk would)."""
     import onepassword_events_helper as helper
     import onepassword_splunk as splunk_edge
     from onepassword_events import runner
@@ -300,7 +302,7 @@ def run_input(sim, scanner, monkeypatch, state_dir, token=None, event_types="", 
     _RUN_COUNTER[0] += 1
     logger = logging.getLogger("functional.input.%d" % _RUN_COUNTER[0])
     logger.propagate = False
-    capture = _Capture()
+    capture = _Capture(*([log_format] if log_format else []))
     logger.handlers = [capture]
     library_logs = logging.getLogger("urllib3")
     library_level = library_logs.level
@@ -325,7 +327,7 @@ def run_input(sim, scanner, monkeypatch, state_dir, token=None, event_types="", 
     scanner.add("input log", log)
     scanner.add_directory(str(state_dir))
     xml_events = parse_splunk_xml(xml_text)
-    failed = "event=stream_failed" in log or "event=input_failed" in log
+    failed = '"event":"stream_failed"' in log or '"event":"input_failed"' in log
     return Run([e["data"] for e in xml_events], log, failed, None, xml_events, raw_output=xml_text.encode(),
                records=capture.records + err.getvalue().splitlines())
 

@@ -50,7 +50,7 @@ class Collector:
             lines = [line for line in run.log.splitlines() if line.startswith("error:")]
             assert any("[%s]" % category in line for line in lines), run.log[-2000:]
         else:
-            lines = [r for r in run.records if "category=%s" % category in r and "event=stream_failed" in r]
+            lines = [r for r in run.records if '"category":"%s"' % category in r and '"event":"stream_failed"' in r]
             assert lines, run.log[-2000:]
         return "\n".join(lines)
 
@@ -258,7 +258,7 @@ def test_endless_has_more_with_empty_pages_ends_the_run(collector, make_sim, sam
         # the cursor it was asked with, with has_more=true: no progress, so that stream stops at once, visibly
         assert len(empties) == 1
         failures = [line for line in first.log.splitlines() if "signinattempts" in line and
-                    ("event=stream_failed" in line or line.startswith("error:"))]
+                    ('"event":"stream_failed"' in line or line.startswith("error:"))]
         assert failures and "malformed_response" in failures[0] and "would not progress" in first.log
     else:
         assert not first.failed, first.log[-3000:]
@@ -324,9 +324,10 @@ def test_errors_of_the_input_path_reach_splunk_with_the_api_message(tmp_path, sc
     sim.revoke()
     run = run_input(sim, scanner, monkeypatch, tmp_path / "s", start=start, page_size=LIMIT)
     assert run.events == []
-    failures = [line for line in run.log.splitlines() if "event=stream_failed" in line]
+    failures = [line for line in run.log.splitlines() if '"event":"stream_failed"' in line]
     assert len(failures) == 3
-    assert all('exc_l="Authentication Error"' in line and "category=authentication" in line for line in failures)
+    assert all('"label":"Authentication Error"' in line and '"category":"authentication"' in line
+               for line in failures)
     assert "issue a new Events Reporting token" in run.log and "(HTTP 401)" in run.log
     assert "API message: 'Unauthorized'" in run.log
     assert sim.count() == 1 and sim.requests[0].body["limit"] == LIMIT

@@ -536,6 +536,6 @@ def test_kv_store_failures_are_logged_as_checkpoint_errors(tmp_path, scanner, bu
                              splunkd.session_key, ModularInputStream(out))
         with open(os.path.join(splunkd.splunk_home, "var", "log", "splunk", "ta_1password_events_kv.log")) as handle:
             log = handle.read()
-    assert 'exc_l="Checkpoint Error"' in log and "category=checkpoint" in log and "KV store" in log
-    assert "Traceback" not in log and 'exc_l="unexpected"' not in log
+    assert '"label":"Checkpoint Error"' in log and '"category":"checkpoint"' in log and "KV store" in log
+    assert "Traceback" not in log and '"traceback"' not in log  # an expected failure, not an unexpected one
     assert out.getvalue() == ""  # nothing written without its checkpoint

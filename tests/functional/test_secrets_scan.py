@@ -87,7 +87,7 @@ def test_verbose_cli_with_the_token_on_stdin_leaks_nothing(tmp_path, scanner, ma
     sim.inject("rate_limit", stream="signinattempts", after=1, retry_after=1)
     run = run_cli(sim, scanner, tmp_path / "state", fmt="splunk-xml", limit=100, start=start, stdin_token=True)
     assert run.exit_code == 0, run.log
-    assert "event=stream_summary" in run.log and "event=retry" in run.log  # verbose logs were written
+    assert '"event":"stream_summary"' in run.log and "event=retry" in run.log  # verbose logs were written
     check_delivery(sim, run.events, start, 0)
     assert sim.token not in run.log and sim.token.encode() not in run.raw_output
 

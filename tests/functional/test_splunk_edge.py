@@ -159,7 +159,7 @@ def test_an_input_whose_account_conf_was_never_saved_reports_a_configuration_err
     helper.collect_input("onepassword://fresh", {"account": "acme"}, splunkd.session_key,
                          ModularInputStream(io.StringIO()))
     log = _log_text(splunkd, "fresh")
-    assert 'exc_l="Configuration Error"' in log and "'acme', which does not exist" in log, log
+    assert '"label":"Configuration Error"' in log and "'acme', which does not exist" in log, log
 
 
 def test_an_input_whose_account_is_missing_reports_a_configuration_error(splunkd):
@@ -173,7 +173,7 @@ def test_an_input_whose_account_is_missing_reports_a_configuration_error(splunkd
     helper.collect_input("onepassword://orphan", {"account": "ghost"}, splunkd.session_key,
                          ModularInputStream(out))
     log = _log_text(splunkd, "orphan")
-    assert 'exc_l="Configuration Error"' in log and "'ghost', which does not exist" in log, log
+    assert '"label":"Configuration Error"' in log and "'ghost', which does not exist" in log, log
     assert "Traceback" not in log and out.getvalue() == ""
 
 
@@ -609,12 +609,14 @@ def test_the_generated_input_runs_as_splunkd_runs_it(version, command, built_app
                 assert isinstance(record["state"], str)
 
             log = _log_text(splunkd, "acme_events")
-            summaries = [line for line in log.splitlines() if "event=run_summary" in line]
-            assert len(summaries) == 1 and "events=5" in summaries[0] and "host=%s" % host in summaries[0]
-            assert "requests=3" in summaries[0] and "statuses=200:3" in summaries[0]
+            summaries = [json.loads(line.split(" | ", 1)[1]) for line in log.splitlines()
+                         if '"event":"run_summary"' in line]
+            assert len(summaries) == 1 and summaries[0]["events"] == 5 and summaries[0]["host"] == host
+            assert summaries[0]["requests"] == 3 and summaries[0]["statuses"] == "200:3"
+            assert (summaries[0]["input"], summaries[0]["account"]) == ("acme_events", "acme")
             assert "action=events_ingested" in log
             orphan = _log_text(splunkd, "orphan")
-            assert 'exc_l="Configuration Error"' in orphan and "'ghost', which does not exist" in orphan
+            assert '"label":"Configuration Error"' in orphan and "'ghost', which does not exist" in orphan
 
             # the way in: server.conf/web.conf, the conf, the realm's passwords, the KV store
             paths = [r.path for r in splunkd.requests]
@@ -641,9 +643,9 @@ def test_the_generated_input_runs_as_splunkd_runs_it(version, command, built_app
                 ("/api/v2/" + key.split(".", 1)[1], state["cursor"]) for key, state in states.items())
             saved = {key: state["cursor"] for key, state in splunkd.kv_states(CHECKPOINT_COLLECTION).items()}
             assert saved == {key: state["cursor"] for key, state in states.items()}
-            summaries = [line for line in _log_text(splunkd, "acme_events").splitlines()
-                         if "event=run_summary" in line]
-            assert len(summaries) == 2 and "events=0" in summaries[1]
+            summaries = [json.loads(line.split(" | ", 1)[1]) for line in _log_text(splunkd, "acme_events").splitlines()
+                         if '"event":"run_summary"' in line]
+            assert len(summaries) == 2 and summaries[1]["events"] == 0
 
             # -- the token went nowhere it should not
             outputs = [text for label, text in scanner.outputs]

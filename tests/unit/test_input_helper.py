@@ -80,7 +80,7 @@ def test_events_of_every_granted_stream_arrive_verbatim_with_their_sourcetype(sp
     for event in received:
         text = event.findtext("data")
         assert text == served[json.loads(text)["uuid"]]  # the API's text, unchanged
-    assert any("event=run_summary" in line and "events=7" in line for line in splunkd["logs"])
+    assert any('"event":"run_summary"' in line and '"events":7}' in line for line in splunkd["logs"])
     assert any("action=events_ingested" in line for line in splunkd["logs"])
 
 
@@ -153,7 +153,7 @@ def test_sigterm_flag_stops_between_pages(splunkd, api):
                                                           "page_size": "5"}, "key", stream, lambda: next(calls, True))
     stream.close()
     assert len(parsed(out.getvalue())) == 5
-    assert any("status=interrupted" in line for line in splunkd["logs"])
+    assert any('"status":"interrupted"' in line for line in splunkd["logs"])
 
 
 def test_stop_during_a_retry_wait_ends_the_run_at_once(splunkd, api):
@@ -170,7 +170,7 @@ def test_stop_during_a_retry_wait_ends_the_run_at_once(splunkd, api):
     helper.collect_input("onepassword://acme_in", {"account": "acme", "event_types": "signinattempts"}, "key",
                          ModularInputStream(io.StringIO()), stop)
     assert time.monotonic() - started < 3
-    assert any("status=interrupted" in line for line in splunkd["logs"])
+    assert any('"status":"interrupted"' in line for line in splunkd["logs"])
     assert not any("Server Error" in line for line in splunkd["logs"])
 
 

@@ -62,8 +62,8 @@ class FileCheckpointStore:
     def __init__(self, directory):
         self.directory = directory
         try:
-            os.makedirs(directory, exist_ok=True)
-            self._lock = open(os.path.join(directory, LOCK_FILE), "a+")
+            _make_private_directory(directory)
+            self._lock = _open_lock(os.path.join(directory, LOCK_FILE))
         except OSError as exc:
             raise StateDirectoryError(
                 f"the state directory {directory} cannot be used ({exc.strerror or type(exc).__name__}); "
@@ -88,13 +88,26 @@ class FileCheckpointStore:
     def get(self, key):
         path = self._path(key)
         try:
-            with open(path, encoding="utf-8") as handle:
-                return json.load(handle)
+            # a checkpoint planted as a symlink is not followed (ELOOP), one planted as
+            # a huge file is not read whole
+            fd = os.open(path, os.O_RDONLY | _NOFOLLOW)
+            with os.fdopen(fd, "rb") as handle:
+                text = handle.read(MAX_CHECKPOINT_BYTES + 1)
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            raise CheckpointError(
+                f"checkpoint file {path} cannot be read ({_reason(exc)}); delete it to start again from the "
+                "start time"
+            ) from None
+        try:
+            if len(text) > MAX_CHECKPOINT_BYTES:
+                raise ValueError(f"larger than {MAX_CHECKPOINT_BYTES} bytes")
+            return sanitised_state(json.loads(text.decode("utf-8")))
         except ValueError as exc:
             raise CheckpointError(
-                f"checkpoint file {path} is unreadable ({exc}); delete it to start again from the start time"
+                f"checkpoint file {path} is unreadable ({str(exc)[:200]}); delete it to start again from the "
+                "start time"
             ) from None
 
     def save(self, key, state_json):
@@ -119,6 +132,76 @@ class FileCheckpointStore:
 
     def close(self):
         self._lock.close()  # releases the lock
+
+
+# Checkpoint files are small (a cursor, a few times, the UUIDs of one second);
+# anything much larger was not written by us.
+MAX_CHECKPOINT_BYTES = 8 * 1024 * 1024
+# A state's text fields, with the longest value the collector ever writes.
+_STATE_TEXT_LIMITS = {"account": 200, "host": 300, "cursor": 8192, "newest_time": 64}
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_PRINTABLE = re.compile(r"[\x20-\x7e]*")
+
+
+def sanitised_state(state):
+    """A state read from a file the user (or someone else) may have written: a text
+    field that is not printable ASCII of a sane length becomes None, so the collector
+    treats the state as another account's and never logs or sends the raw value."""
+    if not isinstance(state, dict):
+        raise ValueError("not a JSON object")
+    clean = dict(state)
+    for field, limit in _STATE_TEXT_LIMITS.items():
+        value = clean.get(field)
+        if value is not None and not (isinstance(value, str) and len(value) <= limit
+                                      and _PRINTABLE.fullmatch(value)):
+            clean[field] = None
+    return clean
+
+
+def _make_private_directory(directory):
+    """Create the state directory 0700 whatever the umask, or accept an existing one
+    only if it is ours and nobody else may write to it: whoever can write there can
+    plant the lock, a checkpoint or a temporary file."""
+    try:
+        os.mkdir(directory, 0o700)
+        os.chmod(directory, 0o700)  # mkdir's mode is filtered by the umask
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(os.path.abspath(directory)), exist_ok=True)
+        return _make_private_directory(directory)
+    info = os.stat(directory)
+    if not hasattr(os, "geteuid"):  # Windows: ACLs, not modes, guard the directory
+        return
+    if info.st_uid != os.geteuid():
+        raise StateDirectoryError(
+            f"the state directory {directory} belongs to another user (uid {info.st_uid}); "
+            "use a directory of your own"
+        )
+    if info.st_mode & 0o022:
+        raise StateDirectoryError(
+            f"the state directory {directory} is writable by other users (mode {info.st_mode & 0o777:o}); "
+            f"run chmod 700 {directory} or use a directory of your own"
+        )
+
+
+def _open_lock(path):
+    """The lock file, created 0600 if missing, never through a symlink."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | _NOFOLLOW | _CLOEXEC, 0o600)
+    except OSError as exc:
+        if os.path.islink(path):
+            raise StateDirectoryError(
+                f"the lock file {path} is a symbolic link, which is not followed; remove it, or use a "
+                "directory of your own"
+            ) from None
+        raise
+    return os.fdopen(fd, "a+")
+
+
+def _reason(exc):
+    return exc.strerror or type(exc).__name__
 
 
 def _try_lock(handle):

@@ -6,6 +6,8 @@
 //            "timeoutMs": <per dashboard>, "budgetMs": <whole run>, "chromium": "/usr/bin/chromium"}
 // results.json: {"<name>": {"expectedViz": [...], "renderedViz": [...], "validationErrors": [...],
 //   "consoleErrors": [...], "allowedConsoleErrors": n, "tables": {"<viz id>": ["<header>"...]},
+//   "brokenHeaders": {"<viz id>": ["<header with a word broken over two lines>"...]},
+//   "cutRows": {"<viz id>": <rows the panel cuts off at its bottom>},
 //   "validatorAnswered": bool, "fatal": null|"...", "ms": n}}
 //
 // The page is served from an origin that does not exist (every request is answered here):
@@ -223,15 +225,42 @@ async function renderOne(stage, job, timeoutMs) {
         tables[item.getAttribute('data-id')] = [...item.querySelectorAll('th[data-test="head-cell"]')]
           .map((cell) => cell.getAttribute('data-test-label'));
       });
+      // A header word broken over two lines ("source_ip" / "s"), and a row the panel cuts off at its bottom.
+      const brokenHeaders = {};
+      const cutRows = {};
+      const lineCount = (node, start, end) => {
+        const range = document.createRange();
+        range.setStart(node, start);
+        range.setEnd(node, end);
+        return new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top))).size;
+      };
+      document.querySelectorAll('[data-test="viz-item"][data-viz-type="splunk.table"]').forEach((item) => {
+        const id = item.getAttribute('data-id');
+        item.querySelectorAll('th[data-test="head-cell"]').forEach((cell) => {
+          const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+          for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            for (const word of node.textContent.matchAll(/\S+/g)) {
+              if (lineCount(node, word.index, word.index + word[0].length) > 1) {
+                (brokenHeaders[id] = brokenHeaders[id] || []).push(cell.getAttribute('data-test-label'));
+              }
+            }
+          }
+        });
+        const bottom = item.getBoundingClientRect().bottom;
+        item.querySelectorAll('tbody tr').forEach((row, index) => {
+          if (row.getBoundingClientRect().bottom > bottom + 1) cutRows[id] = (cutRows[id] || 0) + 1;
+        });
+      });
       const state = window.__STUDIO_RESULT__ || {};
       return {
         rendered: [...document.querySelectorAll('[data-test="viz-item"]')].map((item) => item.getAttribute('data-id')),
-        tables, validationErrors: state.validationErrors || [], fatal: state.fatal || null,
+        tables, brokenHeaders, cutRows, validationErrors: state.validationErrors || [], fatal: state.fatal || null,
         validatorAnswered: Boolean(state.validatorAnswered),
       };
     });
     Object.assign(result, {
-      renderedViz: seen.rendered, tables: seen.tables, validationErrors: seen.validationErrors,
+      renderedViz: seen.rendered, tables: seen.tables, brokenHeaders: seen.brokenHeaders, cutRows: seen.cutRows,
+      validationErrors: seen.validationErrors,
       fatal: seen.fatal, validatorAnswered: seen.validatorAnswered,
     });
     if (job.screenshot) {
