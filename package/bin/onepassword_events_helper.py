@@ -12,7 +12,7 @@ import time
 import onepassword_splunk as splunk_edge
 from onepassword_events import runner
 from onepassword_events.checkpoint import CheckpointError
-from onepassword_events.errors import ConfigurationError, EventsApiError, FeatureNotGrantedError
+from onepassword_events.errors import ConfigurationError, EventsApiError, FeatureNotGrantedError, StopRequested
 from onepassword_events.stopping import StopFlag
 from onepassword_events.proxy import proxy_url
 from onepassword_events.sinks import ModularInputStream, SplunkXmlSink
@@ -32,7 +32,7 @@ def validate_input(definition):
 def stream_events(inputs, event_writer):
     # The add-on writes the modular-input stream itself (sinks.py); splunklib's
     # event_writer stays unused, so its close() after this returns adds nothing.
-    stop = StopFlag().install()
+    stop = StopFlag(run_seconds=runner.run_bound(inputs.inputs)).install()
     session_key = inputs.metadata["session_key"]
     stream = ModularInputStream(sys.stdout)
     try:
@@ -92,8 +92,11 @@ def collect_input(full_name, item, session_key, stream, stop_requested=lambda: F
         _log_summary(logger, full_name, account_name, index, runs, client)
     except EventsApiError as exc:
         _log_api_error(logger, exc, f"event=input_failed input={input_name}")
+    except StopRequested:
+        logger.info("event=stop_requested input=%s reason=%r", input_name,
+                    getattr(stop_requested, "reason", None) or "asked to stop before any event was written")
     except CheckpointError as exc:
-        log.log_exception(logger, exc, "Checkpoint Error", full_msg=False,
+        log.log_exception(logger, exc, exc.label, full_msg=False,
                           msg_before=f"event=input_failed input={input_name} category={exc.category}")
     except Exception as exc:  # keep other inputs of this process running
         log.log_exception(logger, exc, "unexpected", msg_before=f"event=input_failed input={input_name}")
@@ -104,22 +107,8 @@ def collect_input(full_name, item, session_key, stream, stop_requested=lambda: F
 def _log_api_error(logger, exc, prefix):
     from solnlib import log
 
-    writer = {
-        "authentication": log.log_authentication_error,
-        "permission": log.log_permission_error,
-        "configuration": log.log_configuration_error,
-        "connection": log.log_connection_error,
-        "proxy": log.log_connection_error,
-        "tls": log.log_connection_error,
-        "server": log.log_server_error,
-        "rate_limit": log.log_server_error,
-        "malformed_response": log.log_server_error,
-    }.get(exc.category)
     message = f"{prefix} category={exc.category} "
-    if writer is None:
-        log.log_exception(logger, exc, exc.category, full_msg=False, msg_before=message)
-    else:
-        writer(logger, exc, full_msg=False, msg_before=message)
+    log.log_exception(logger, exc, exc.label, full_msg=False, msg_before=message)
 
 
 def _log_summary(logger, full_name, account_name, index, runs, client):
