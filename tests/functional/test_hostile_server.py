@@ -559,6 +559,23 @@ def trickled_answer(kind):
     return behave
 
 
+def stop_with_sigterm(process, ready, settle=1.0):
+    """Once ready() (or after 60 s) and `settle` seconds more, SIGTERM the
+    process; (stdout, stderr, seconds it took to end after the signal)."""
+    try:
+        deadline = time.monotonic() + 60
+        while not ready() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(settle)
+        signalled = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+        return out, err, time.monotonic() - signalled
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
 TRICKLES = ["close", "http/1.0", "chunked", "keep-alive"]
 
 
@@ -579,16 +596,7 @@ def test_sigterm_ends_a_cli_run_on_a_trickled_answer_at_once(cli, tmp_path, kind
     with HostileServer(behave) as server:
         behave.server = server
         process = cli.start(server.url, FETCH, tmp_path / "state")
-        try:
-            wait_for_requests(server, 1)
-            time.sleep(1.0)
-            signalled = time.monotonic()
-            process.send_signal(signal.SIGTERM)
-            out, err = process.communicate(timeout=30)
-            ended = time.monotonic() - signalled
-        finally:
-            if process.poll() is None:
-                process.kill()
+        out, err, ended = stop_with_sigterm(process, lambda: server.requests)
     cli.scanner.add("cli stderr", err)
     assert ended < 3, ended
     assert out == b"" and not (tmp_path / "state" / "cli.signinattempts.json").exists()
@@ -654,18 +662,7 @@ def test_sigterm_ends_a_run_stalled_in_a_handshake_at_once(cli, kind):
         behave.server = server
         url, extra = handshake_command(kind, server)
         process = cli.start(url, FETCH + extra + ["--no-verify-tls"])
-        try:
-            deadline = time.monotonic() + 20
-            while server.connections == 0 and time.monotonic() < deadline:
-                time.sleep(0.05)
-            time.sleep(1.0)
-            signalled = time.monotonic()
-            process.send_signal(signal.SIGTERM)
-            out, err = process.communicate(timeout=30)
-            ended = time.monotonic() - signalled
-        finally:
-            if process.poll() is None:
-                process.kill()
+        out, err, ended = stop_with_sigterm(process, lambda: server.connections)
     cli.scanner.add("cli stderr", err)
     assert ended < 3, ended
 
@@ -755,20 +752,11 @@ def test_sigterm_ends_the_generated_modular_input_on_a_trickled_answer_at_once(t
         command = splunkd.python_command(sys.executable, os.path.join(app_dir, "bin", "onepassword.py"))
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                    env=splunkd.env(), cwd=splunkd.splunk_home)
-        try:
-            process.stdin.write(definition.encode("utf-8"))
-            process.stdin.close()
-            process.stdin = None  # splunkd writes the definition once, then waits
-            wait_for_requests(server, 1, timeout=60)
-            assert server.requests, "the input never sent its request"
-            time.sleep(1.0)
-            signalled = time.monotonic()
-            process.send_signal(signal.SIGTERM)
-            out, err = process.communicate(timeout=60)
-            ended = time.monotonic() - signalled
-        finally:
-            if process.poll() is None:
-                process.kill()
+        process.stdin.write(definition.encode("utf-8"))
+        process.stdin.close()
+        process.stdin = None  # splunkd writes the definition once, then waits
+        out, err, ended = stop_with_sigterm(process, lambda: server.requests)
+        assert server.requests, "the input never sent its request"
         with open(os.path.join(splunkd.splunk_home, "var", "log", "splunk", "ta_1password_events_trickled.log")) as log:
             logged = log.read()
     scanner.add("input stdout", out)
