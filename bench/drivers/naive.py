@@ -24,6 +24,7 @@ SOURCETYPES = {"signinattempts": "1password:insights:signin_attempts", "itemusag
 token = sys.stdin.readline().strip()
 session = requests.Session()
 session.headers["Authorization"] = "Bearer " + token
+session.verify = os.environ.get("BENCH_CA_BUNDLE") or True
 writer = EventWriter(output=sys.stdout)
 events = 0
 for stream in event_types.split(","):

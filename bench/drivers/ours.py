@@ -26,7 +26,7 @@ from onepassword_events.checkpoint import FileCheckpointStore  # noqa: E402
 from onepassword_events.sinks import ModularInputStream  # noqa: E402
 
 token = sys.stdin.readline().strip()
-account = {"token": token, "region": "custom", "custom_url": base_url}
+account = {"token": token, "region": "custom", "custom_url": base_url, "ca_bundle": os.environ.get("BENCH_CA_BUNDLE")}
 logger = logging.getLogger("bench")
 logger.addHandler(logging.StreamHandler(sys.stderr))
 logger.setLevel(logging.WARNING)

@@ -74,10 +74,10 @@ def test_sends_bearer_token_json_body_and_user_agent():
 def test_one_keep_alive_session_serves_every_request():
     responses.add(responses.POST, URL, body=GOOD_PAGE)
     api = client()
-    session = api._session
+    transport = api._transport
     for _ in range(3):
         api.fetch_page("/api/v2/signinattempts", {"cursor": "x"})
-    assert api._session is session and api.requests_made == 3
+    assert api._transport is transport and api.requests_made == 3
 
 
 @responses.activate
@@ -241,12 +241,12 @@ def test_environment_proxies_and_netrc_are_ignored(monkeypatch, tmp_path):
     assert responses.calls[0].request.headers["Authorization"] == "Bearer " + TOKEN
 
 
-def test_tls_settings_reach_the_session(tmp_path):
+def test_tls_settings_reach_the_transport(tmp_path):
     bundle = tmp_path / "ca.pem"
     bundle.write_text("")
-    assert EventsApiClient(BASE, TOKEN)._session.verify is True
-    assert EventsApiClient(BASE, TOKEN, ca_bundle=str(bundle))._session.verify == str(bundle)
-    assert EventsApiClient(BASE, TOKEN, verify_tls=False)._session.verify is False
+    assert EventsApiClient(BASE, TOKEN)._transport.verify is True
+    assert EventsApiClient(BASE, TOKEN, ca_bundle=str(bundle))._transport.verify == str(bundle)
+    assert EventsApiClient(BASE, TOKEN, verify_tls=False)._transport.verify is False
 
 
 def test_refuses_to_start_without_a_token():

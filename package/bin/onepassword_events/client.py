@@ -152,10 +152,9 @@ class EventsApiClient:
             stop_requested=self.stop_requested,
             max_body_bytes=max_body_bytes,
         )
-        self._session = self._transport.session
 
     def clone(self):
-        """A client with the same settings and its own HTTP session, counting
+        """A client with the same settings and its own HTTP connection, counting
         into the same stats (one per stream when the pager reads ahead)."""
         return EventsApiClient(self.base_url, self._token, stats=self.stats, **self._settings)
 

@@ -4,7 +4,7 @@ Both fetchers take the body of the stream's next request with `request()`
 and hand its page over with `page()`, raising the client's errors there.
 
 `ReadAhead` fetches the page at once from a worker thread of the stream's
-own, with a client (and so an HTTP session and connection) of the stream's
+own, with a client (and so an HTTP connection) of the stream's
 own: the API's answer time hides behind the pager's writing of the previous
 page, and the client is never used by two threads at once. The worker runs
 the client's whole "send, parse, maybe send again" under the request's one

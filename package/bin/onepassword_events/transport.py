@@ -1,7 +1,7 @@
 """One HTTP exchange with a deadline: the only code that reaches into urllib3.
 
-requests drives urllib3's pools; the pools of a transport's session are
-subclassed so that every socket their connections open is known here the
+requests' transport adapter drives urllib3's pools; the pools of a
+transport's adapter are subclassed so that every socket their connections open is known here the
 moment it exists: a duplicate of its descriptor is kept, because
 `http.client` hands the socket of a `Connection: close` or HTTP/1.0 answer to
 the response and forgets it (`HTTPConnection.sock = None`), and because the
@@ -25,8 +25,9 @@ import threading
 import time
 import zlib
 
-import requests
 from requests.adapters import HTTPAdapter
+from requests.models import PreparedRequest
+from requests.structures import CaseInsensitiveDict
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
 # Reads and inflated pieces below glibc's mmap threshold (128 KB): a freed
@@ -165,14 +166,6 @@ class _TrackedAdapter(HTTPAdapter):
         return manager
 
 
-class _NoRedirectSession(requests.Session):
-    def get_redirect_target(self, resp):
-        # Never follow a redirect, and never let requests read a redirect's body
-        # to prepare following it (it reads it whole, unbounded, even with
-        # allow_redirects=False): the body is read here, with the cap.
-        return None
-
-
 class _Watchdog:
     """Cuts the socket in use once the armed deadline passes or a stop is
     requested, and keeps cutting until disarmed. Its thread starts with the
@@ -234,40 +227,53 @@ class _Watchdog:
 
 
 class Transport:
-    """A keep-alive requests session whose every attempt ends by its deadline."""
+    """One keep-alive connection whose every attempt ends by its deadline.
+
+    Requests go straight to requests' transport adapter (urllib3's pools
+    under it): a requests Session would add, per request, cookie jars, hooks,
+    environment and settings merges and URL re-encoding this client never
+    needs (each request is our own, to our own fixed URL). Environment
+    proxies and ~/.netrc are never read (a netrc entry would replace the
+    bearer header; the proxy is the admin's explicit setting), and redirects
+    are never followed (the adapter does not follow them, nor read their body).
+    """
 
     def __init__(self, headers, verify, proxy_url, timeout, stop_requested, max_body_bytes=MAX_BODY_BYTES):
         self.timeout = timeout  # (connect, read) seconds of one socket operation
         self.max_body_bytes = max_body_bytes
+        self.verify = verify
+        self.proxies = {"http": proxy_url, "https": proxy_url} if proxy_url else {}
+        self._headers = dict(headers)
         self._handle = _SocketHandle()
         self._watchdog = _Watchdog(self._handle, stop_requested)
-        session = _NoRedirectSession()
-        # Ignore environment proxies and ~/.netrc: a netrc entry would replace
-        # the bearer header, and the proxy is the admin's explicit setting.
-        session.trust_env = False
-        session.verify = verify
-        adapter = _TrackedAdapter(_TrackedPools(self._handle))
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
-        if proxy_url:
-            session.proxies = {"http": proxy_url, "https": proxy_url}
-        session.headers.update(headers)
-        self.session = session
+        self._adapter = _TrackedAdapter(_TrackedPools(self._handle))
+
+    def _prepared(self, method, url, payload):
+        request = PreparedRequest()
+        request.method = method
+        request.url = url
+        headers = CaseInsensitiveDict(self._headers)
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+            headers["Content-Length"] = str(len(payload))
+        request.headers = headers
+        request.body = payload
+        request.hooks = {"response": []}
+        return request
 
     def exchange(self, method, url, payload, deadline):
         """(status, headers, body bytes) of one request, by `deadline` (monotonic).
 
         Raises Cut when the watchdog ended it, BodyTooLarge / BodyCutShort /
-        UnknownEncoding for a body not worth parsing, and whatever requests,
-        urllib3, http.client, ssl or PySocks raised otherwise, with
-        `answered` set on it when the status line and headers had arrived.
+        UnknownEncoding for a body not worth parsing, and Failed (holding
+        what requests, urllib3, http.client, ssl or PySocks raised) otherwise.
         """
-        headers = {"Content-Type": "application/json"} if payload is not None else None
+        request = self._prepared(method, url, payload)
         self._watchdog.arm(deadline)
         response = None
         try:
-            response = self.session.request(method, url, data=payload, headers=headers, timeout=self.timeout,
-                                            stream=True, allow_redirects=False)
+            response = self._adapter.send(request, stream=True, timeout=self.timeout, verify=self.verify,
+                                          proxies=self.proxies)
             try:
                 body = read_body(response.raw, response.headers, self.max_body_bytes)
             finally:
@@ -289,7 +295,7 @@ class Transport:
 
     def close(self):
         self._watchdog.close()
-        self.session.close()
+        self._adapter.close()
         self._handle.close()
 
 
