@@ -10,11 +10,14 @@ Run as: python -I -S floor.py ADDON_DIR BASE_URL STATE_DIR EVENT_TYPES [PAGE_SIZ
 import http.client
 import json
 import os
-import resource
 import ssl
 import sys
 import time
+
 from urllib.parse import urlsplit
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves it out
+from figures import report  # noqa: E402
 
 started_wall = time.perf_counter()
 addon, base_url, state_dir, event_types = sys.argv[1:5]
@@ -42,9 +45,4 @@ for stream in event_types.split(","):
         if not page["has_more"]:
             break
 connection.close()
-usage = resource.getrusage(resource.RUSAGE_SELF)
-peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
-sys.stderr.write(json.dumps({
-    "events": events, "wall_s": time.perf_counter() - started_wall,
-    "cpu_s": usage.ru_utime + usage.ru_stime, "maxrss_kb": peak_kb,
-}) + "\n")
+report(events, started_wall)
