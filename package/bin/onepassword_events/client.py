@@ -27,7 +27,7 @@ from .envelope import EnvelopeError, parse_page
 from .errors import ConfigurationError, MalformedResponseError, StopRequested
 from .redaction import Redactor
 from .regions import token_claims
-from .retry import RetryPolicy, with_retries
+from .retry import Retries, RetryPolicy
 from .transport import MAX_BODY_BYTES, BodyCutShort, BodyTooLarge, Cut, Failed, Transport, UnknownEncoding
 
 __all__ = ["EventsApiClient", "RetryPolicy", "check_token", "check_proxy_url"]
@@ -219,30 +219,33 @@ class EventsApiClient:
             return [f for f in features if isinstance(f, str)]
         return self.introspect()["features"]
 
+    def page_request(self, path, body):
+        """One cursor request and its retries under one budget: a fetcher gets
+        the answer's text with `text()` and its page with `page(text)`, which
+        returns None when the text was no page and the request must be sent
+        again (the wait before it already taken)."""
+        return PageRequest(self, path, body)
+
     def fetch_page(self, path, body):
         """POST one cursor request and parse its answer (an envelope.Page); an
         answer that is not a page is asked for again, under the same budget."""
-        payload = json.dumps(body, separators=(",", ":")).encode("ascii")
-
-        def attempt(deadline_for):
-            text = self._text("POST", path, payload, deadline_for())
-            try:
-                return parse_page(text)
-            except EnvelopeError as exc:
-                raise MalformedResponseError(
-                    f"{self.host} sent an answer that is not a valid Events API page", detail=str(exc)
-                ) from None
-
-        return self._with_retries(attempt, path)
+        request = self.page_request(path, body)
+        while True:
+            page = request.page(request.text())
+            if page is not None:
+                return page
 
     # -- internals ------------------------------------------------------------
-    def _with_retries(self, attempt, path):
+    def _retries(self, path):
         def on_retry(exc, attempts, delay):
             if self._logger is not None:
                 self._logger.warning("event=retry category=%s attempt=%d delay_s=%.1f path=%s message=%r",
                                      exc.category, attempts, delay, path, str(exc))
 
-        return with_retries(attempt, self.retry, self.attempt_timeout, self._sleep, on_retry)
+        return Retries(self.retry, self.attempt_timeout, self._sleep, on_retry)
+
+    def _with_retries(self, attempt, path):
+        return self._retries(path).run(attempt)
 
     def _text(self, method, path, payload, deadline):
         """One request and its whole answer as text, by `deadline` (monotonic)."""
@@ -273,6 +276,32 @@ class EventsApiClient:
             return content.decode("utf-8")
         except UnicodeDecodeError:
             raise MalformedResponseError(f"the answer of {self.host} is not UTF-8") from None
+
+
+class PageRequest:
+    """One cursor request of a stream: get text -> parse -> maybe send again,
+    one retry budget for all of it, whichever thread does which part."""
+
+    def __init__(self, client, path, body):
+        self._client = client
+        self._path = path
+        self._payload = json.dumps(body, separators=(",", ":")).encode("ascii")
+        self._retries = client._retries(path)
+
+    def text(self):
+        """The answer's text, after as many attempts as the budget allows."""
+        client = self._client
+        return self._retries.run(lambda deadline_for: client._text("POST", self._path, self._payload, deadline_for()))
+
+    def page(self, text):
+        """The page of `text`, or None once the wait before sending again is over."""
+        try:
+            return parse_page(text)
+        except EnvelopeError as exc:
+            error = MalformedResponseError(
+                f"{self._client.host} sent an answer that is not a valid Events API page", detail=str(exc))
+        self._retries.failed(error)  # raises once the budget is spent
+        return None
 
 
 def _short_text(value, limit=64):
