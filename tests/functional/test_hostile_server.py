@@ -604,11 +604,16 @@ def test_sigterm_ends_a_cli_run_on_a_trickled_answer_at_once(cli, tmp_path, kind
 
 
 def socks_proxy_trickling(version):
-    """A SOCKS proxy that accepts the connection and answers its handshake a byte every half second."""
-    reply = b"\x05\x00" + b"\x05\x00\x00\x01\x7f\x00\x00\x01\x00\x50" if version == 5 else b"\x00\x5a\x00\x50\x7f\x00\x00\x01"
+    """A SOCKS proxy that accepts the connection and answers its handshake a byte at a time, each
+    byte well inside the socket timeout: SOCKS5's reply names a 255-character host (about 2 minutes
+    at 0.5 s a byte), SOCKS4's 8 bytes come 2 s apart."""
+    if version == 5:
+        reply, interval = b"\x05\x00" + b"\x05\x00\x00\x03\xff" + b"a" * 255 + b"\x00\x50", 0.5
+    else:
+        reply, interval = b"\x00\x5a\x00\x50\x7f\x00\x00\x01", 2.0
 
     def behave(conn, request):
-        trickle(conn, reply * 50, behave.server.stopped, interval=0.5)
+        trickle(conn, reply, behave.server.stopped, interval=interval)
     return behave
 
 
