@@ -26,8 +26,7 @@ import time
 import zlib
 
 from requests.adapters import HTTPAdapter
-from requests.models import PreparedRequest
-from requests.structures import CaseInsensitiveDict
+from requests.models import PreparedRequest, Response
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
 # Reads and inflated pieces below glibc's mmap threshold (128 KB): a freed
@@ -165,11 +164,25 @@ class _TrackedAdapter(HTTPAdapter):
         self._pools.watch(manager)
         return manager
 
+    def build_response(self, req, resp):
+        # requests' own copies the headers into another case-insensitive
+        # dictionary (urllib3's already is one), guesses a text encoding and
+        # runs the cookie jar over every answer: none of it is used here
+        response = Response()
+        response.status_code = resp.status
+        response.headers = resp.headers
+        response.raw = resp
+        response.reason = resp.reason
+        response.url = req.url
+        response.request = req
+        response.connection = self
+        return response
+
 
 class _Watchdog:
     """Cuts the socket in use once the armed deadline passes or a stop is
-    requested, and keeps cutting until disarmed. Its thread starts with the
-    first request and ends with close()."""
+    requested (noticed within a tick), and keeps cutting until disarmed. Its
+    thread starts with the first request and ends with close()."""
 
     def __init__(self, handle, stop_requested):
         self._handle = handle
@@ -181,13 +194,14 @@ class _Watchdog:
         self.fired = None  # "deadline" or "stop" once it cut the current attempt
 
     def arm(self, deadline):
+        # no wake-up call: the thread looks every tick anyway, and a request
+        # does not pay for a thread switch
         with self._wake:
             self._deadline = deadline
             self.fired = None
             if self._thread is None and not self._closed:
                 self._thread = threading.Thread(target=self._watch, name="events-api-watchdog", daemon=True)
                 self._thread.start()
-            self._wake.notify()
 
     def disarm(self):
         with self._wake:
@@ -212,7 +226,7 @@ class _Watchdog:
         with self._wake:
             while not self._closed:
                 if self._deadline is None:
-                    self._wake.wait()
+                    self._wake.wait(WATCHDOG_TICK)
                     continue
                 now = time.monotonic()
                 if self._stop_requested():
@@ -252,7 +266,7 @@ class Transport:
         request = PreparedRequest()
         request.method = method
         request.url = url
-        headers = CaseInsensitiveDict(self._headers)
+        headers = dict(self._headers)  # our own names, each spelled once: no case-insensitive dictionary needed
         if payload is not None:
             headers["Content-Type"] = "application/json"
             headers["Content-Length"] = str(len(payload))
