@@ -152,3 +152,22 @@ def test_the_watchdog_thread_ends_with_its_client():
         left = [thread for thread in threading.enumerate()
                 if thread.ident not in before and thread.name == "events-api-watchdog"]
     assert left == []
+
+
+def test_a_ca_bundle_is_trusted_by_every_client_of_the_process_and_nothing_else(tmp_path):
+    """The loaded CA bundle is shared by the clients of a process; verification is what it was."""
+    from onepassword_events.errors import TlsError
+    from simulator import EventsApiSimulator
+    from simulator.tls import make_self_signed
+
+    other_ca, _ = make_self_signed(str(tmp_path))
+    with EventsApiSimulator(seed=3, itemusages=5, late_fraction=0, tls=True) as sim:
+        path = "/api/v2/itemusages"
+        body = {"limit": 10, "start_time": "2020-01-01T00:00:00Z"}
+        first = EventsApiClient(sim.url, sim.token, ca_bundle=sim.cert_file, retry=RetryPolicy(max_attempts=1))
+        with first, first.clone() as second:
+            assert len(first.fetch_page(path, body).items) == 5 and len(second.fetch_page(path, body).items) == 5
+        for ca_bundle in (other_ca, None):  # another CA, or the default bundle: the self-signed server is refused
+            with EventsApiClient(sim.url, sim.token, ca_bundle=ca_bundle, retry=RetryPolicy(max_attempts=1)) as api, \
+                    pytest.raises(TlsError, match="TLS verification"):
+                api.fetch_page(path, body)
