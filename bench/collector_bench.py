@@ -4,7 +4,8 @@
     .venv/bin/python bench/collector_bench.py            # everything (~10 min)
     .venv/bin/python bench/collector_bench.py --quick    # smaller backlogs, 1 run each
 
-Measured against the Events API simulator (tests/simulator) over loopback. The
+Measured against the Events API simulator (tests/simulator) over HTTPS on
+loopback (its self-signed certificate as the CA bundle). The
 collector runs from the BUILT add-on (output/, pure-Python lib only) under
 Python 3.13 with -I -S, pinned to CPU 0; the simulator and the reader of the
 modular-input stream run in this process, pinned to CPU 1.
@@ -47,6 +48,8 @@ def run_driver(driver, simulator, streams, state_dir, extra_env=None, page_size=
     """
     env = dict(os.environ, **PYENV, **(extra_env or {}))
     env.pop("PYTHONPATH", None)
+    if simulator.tls:
+        env["BENCH_CA_BUNDLE"] = simulator.cert_file
     reader = subprocess.Popen(["wc", "-c"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               preexec_fn=lambda: pin(SERVER_CPU))
     process = subprocess.Popen(
@@ -77,7 +80,7 @@ def throughput(drivers, backlog, runs, stream="signinattempts"):
     """{driver: [figures per run]}; the drivers take turns, so drift in the
     machine's speed (a shared VM) touches each the same."""
     results = {driver: [] for driver in drivers}
-    with EventsApiSimulator(seed=7, **{stream: backlog}, late_fraction=0) as simulator:
+    with EventsApiSimulator(seed=7, **{stream: backlog}, late_fraction=0, tls=True) as simulator:
         for _ in range(runs):
             for driver in drivers:
                 with tempfile.TemporaryDirectory() as state:
@@ -109,34 +112,63 @@ def bench_throughput(args):
     return {"ours": ours, "naive": naive, "ratios": ratios}
 
 
-def _request_cost(backlog, figure):
-    """The fixed cost of one request: the same backlog drained at page size 1000
-    and at page size 100 handles the same events, so the difference in `figure`
-    over the difference in requests is what each request adds (HTTP, envelope,
-    checkpoint save, read-ahead), with process start-up and per-event work
-    cancelled out."""
-    figures = {}
-    with EventsApiSimulator(seed=11, itemusages=backlog, late_fraction=0) as simulator:
-        for limit in (1000, 100):
-            with tempfile.TemporaryDirectory() as state:
-                simulator.clear_log()
-                result = run_driver("ours.py", simulator, ["itemusages"], state, page_size=limit)
-                assert result["events"] == backlog, result
-                figures[limit] = (result[figure], simulator.count("itemusages"))
-    (big_pages, requests_1000), (small_pages, requests_100) = figures[1000], figures[100]
-    return (small_pages - big_pages) / (requests_100 - requests_1000), requests_1000, requests_100
+SMALL_PAGE = 20
+GO_SKIPPED = ("Go collector: skipped: {why} (1Password/events-api-splunk needs Go >= 1.24 and fetches its token "
+              "from splunkd at the fixed https://localhost:8089, which a shared machine cannot give it)")
+
+
+def go_collector():
+    """The Go column's driver, or None after saying in one line why it is skipped."""
+    import shutil
+
+    if shutil.which("go") is None:
+        print("  " + GO_SKIPPED.format(why="no Go toolchain on PATH"))
+    elif not os.environ.get("BENCH_GO_SOURCE"):
+        print("  " + GO_SKIPPED.format(why="BENCH_GO_SOURCE does not name its source"))
+    else:
+        print("  " + GO_SKIPPED.format(why="no driver for it in this benchmark yet"))
+    return None
 
 
 def bench_per_request(args):
+    """The fixed cost of one request: the same backlog drained at page size
+    1000 and at page size 20 handles the same events, so the difference in
+    CPU over the difference in requests is what each request adds (HTTP,
+    envelope, checkpoint save, read-ahead), with process start-up and
+    per-event work cancelled out. Page size 20 makes 50 times the requests,
+    enough for the floor's small cost to stand out of the noise. The add-on
+    and the floor (a bare http.client loop on the same HTTPS connection)
+    take turns in each round."""
     backlog = args.small_pages
-    print(f"== CPU per request: {backlog:,} item usages drained at page size 1000 and at 100, 1 stream, "
-          f"{args.runs + 2} pairs: the CPU difference over the request difference")
-    costs = []
-    for _ in range(args.runs + 2):  # a difference of two noisy totals: two more pairs than elsewhere
-        cost, requests_1000, requests_100 = _request_cost(backlog, "cpu_s")
-        costs.append(1000 * cost)
-    print(f"  CPU ms per request {median_range(costs, '{:.2f}')}   ({requests_1000} vs {requests_100} requests)")
-    return {"cpu_ms_per_request": costs}
+    rounds = args.runs + 2  # a difference of two noisy totals: two more rounds than elsewhere
+    drivers = ["ours.py", "floor.py"]
+    small = SMALL_PAGE
+    print(f"== CPU per request over HTTPS: {backlog:,} item usages drained at page size 1000 and at {small}, 1 stream, "
+          f"{rounds} interleaved rounds of {', '.join(drivers)}: the CPU difference over the request difference")
+    go_collector()
+    costs = {driver: [] for driver in drivers}
+    per_event = {driver: {1000: [], small: []} for driver in drivers}
+    with EventsApiSimulator(seed=11, itemusages=backlog, late_fraction=0, tls=True) as simulator:
+        for _ in range(rounds):
+            for driver in drivers:
+                figures = {}
+                for limit in (1000, small):
+                    with tempfile.TemporaryDirectory() as state:
+                        simulator.clear_log()
+                        result = run_driver(driver, simulator, ["itemusages"], state, page_size=limit)
+                        assert result["events"] == backlog, result
+                        figures[limit] = (result["cpu_s"], simulator.count("itemusages"))
+                        per_event[driver][limit].append(result["cpu_s"] / backlog * 1e6)
+                (cpu_big, requests_big), (cpu_small, requests_small) = figures[1000], figures[small]
+                costs[driver].append(1000 * (cpu_small - cpu_big) / (requests_small - requests_big))
+    for driver in drivers:
+        print(f"  {driver:9s} CPU ms per request {median_range(costs[driver], '{:.2f}')}   "
+              f"CPU µs per event at limit 1000 {median_range(per_event[driver][1000], '{:.1f}')}, "
+              f"at {small} {median_range(per_event[driver][small], '{:.1f}')}")
+    ratios = [ours / floor for ours, floor in zip(costs["ours.py"], costs["floor.py"]) if floor > 0]
+    if ratios:
+        print(f"  add-on / http.client floor, per request (per round): {median_range(ratios, '{:.2f}')}x")
+    return {"cpu_ms_per_request": costs, "per_event_us": per_event}
 
 
 def bench_memory(args):
@@ -152,7 +184,8 @@ def bench_memory(args):
 
 def bench_requests(args):
     print("== requests per stream: backlog vs idle poll")
-    with EventsApiSimulator(seed=3, signinattempts=2500, itemusages=1200, auditevents=999, late_fraction=0) as sim:
+    with EventsApiSimulator(seed=3, signinattempts=2500, itemusages=1200, auditevents=999, late_fraction=0,
+                            tls=True) as sim:
         with tempfile.TemporaryDirectory() as state:
             streams = ["signinattempts", "itemusages", "auditevents"]
             run_driver("ours.py", sim, streams, state)
@@ -168,16 +201,23 @@ def bench_requests(args):
 def bench_idle(args):
     """The generated input script, started as splunkd starts it, against the fake
     splunkd (real solnlib config reads and KV store checkpoints over HTTP)."""
+    import certifi
     from splunkd_fake import FakeSplunkd
 
     print(f"== CPU of one idle input run: bin/onepassword.py as splunkd starts it (process start, imports, "
-          f"account/proxy/log-level reads, 1 request per stream x3, KV checkpoints), bytecode cached, "
+          f"account/proxy/log-level reads, 1 request per stream x3 with a certifi-sized CA bundle, KV checkpoints), "
+          f"bytecode cached, "
           f"{args.idle_runs} runs")
     streams = ["signinattempts", "itemusages", "auditevents"]
-    with EventsApiSimulator(seed=5, signinattempts=10, itemusages=10, auditevents=10, late_fraction=0) as sim, \
+    with EventsApiSimulator(seed=5, signinattempts=10, itemusages=10, auditevents=10, late_fraction=0,
+                            tls=True) as sim, \
             FakeSplunkd() as splunkd:
         app = splunkd.install_app(ADDON)
-        splunkd.set_account("bench", token=sim.token, region="custom", custom_url=sim.url)
+        # certifi's bundle plus the simulator's certificate: a CA bundle of the size every real run loads
+        bundle = os.path.join(splunkd.splunk_home, "bench-ca-bundle.pem")
+        with open(bundle, "w") as out, open(certifi.where()) as public, open(sim.cert_file) as own:
+            out.write(public.read() + own.read())
+        splunkd.set_account("bench", token=sim.token, region="custom", custom_url=sim.url, ca_bundle=bundle)
         script = os.path.join(app, "bin", "onepassword.py")
         definition = splunkd.input_definition({"onepassword://bench": {"account": "bench", "index": "main",
                                                                        "interval": "60"}}).encode()
@@ -209,12 +249,15 @@ def bench_rate_limited(args):
     """The simulator's limiter uses fixed windows from the first request (600 per
     60 s): the collector uses the ceiling fully if every complete window serves
     600 requests, and well if it resumes promptly when a window opens."""
+    if args.quick:
+        print("== rate limits: skipped in --quick (it needs two full one-minute windows of the 600/min limit)")
+        return None
     pages = args.limited // 100
     print(f"== rate limits on (600/min, 30,000/h): draining {args.limited:,} events at page size 100 "
           f"({pages} requests, {args.runs} runs)")
     used, resume, refused = [], [], []
     for _ in range(args.runs):
-        with EventsApiSimulator(seed=9, itemusages=args.limited, late_fraction=0, rate_limits=True) as sim:
+        with EventsApiSimulator(seed=9, itemusages=args.limited, late_fraction=0, rate_limits=True, tls=True) as sim:
             with tempfile.TemporaryDirectory() as state:
                 figures = run_driver("ours.py", sim, ["itemusages"], state, page_size=100)
                 assert figures["events"] == args.limited, figures  # the run did not fail
@@ -243,9 +286,9 @@ def main():
     args.backlog = 20_000 if args.quick else 200_000
     args.big = 200_000 if args.quick else 1_000_000
     args.idle_runs = 3 if args.quick else 7
-    args.small_pages = 20_000 if args.quick else 100_000
+    args.small_pages = 10_000 if args.quick else 20_000
     # enough requests to span two full one-minute windows
-    args.limited = 6_000 if args.quick else 130_000
+    args.limited = 130_000
     if not os.path.isdir(ADDON):
         raise SystemExit("build the add-on first: ./ucc_build.sh --skip-appinspect")
     pin(SERVER_CPU)

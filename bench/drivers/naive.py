@@ -8,10 +8,13 @@ Run as: python -I -S naive.py ADDON_DIR BASE_URL STATE_DIR EVENT_TYPES  (token o
 import json
 import os
 import re
-import resource
 import sys
 import time
+
 from datetime import datetime
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves it out
+from figures import report  # noqa: E402
 
 started_wall = time.perf_counter()
 addon, base_url, state_dir, event_types = sys.argv[1:5]
@@ -24,6 +27,7 @@ SOURCETYPES = {"signinattempts": "1password:insights:signin_attempts", "itemusag
 token = sys.stdin.readline().strip()
 session = requests.Session()
 session.headers["Authorization"] = "Bearer " + token
+verify = os.environ.get("BENCH_CA_BUNDLE") or True  # per request: $REQUESTS_CA_BUNDLE would override the session's
 writer = EventWriter(output=sys.stdout)
 events = 0
 for stream in event_types.split(","):
@@ -33,7 +37,7 @@ for stream in event_types.split(","):
     if os.path.exists(state_file):
         body = {"cursor": json.load(open(state_file))["cursor"]}
     while True:
-        response = session.post(f"{base_url}/api/v2/{stream}", json=body, timeout=60)
+        response = session.post(f"{base_url}/api/v2/{stream}", json=body, timeout=60, verify=verify)
         response.raise_for_status()
         page = response.json()
         for item in page["items"]:
@@ -49,11 +53,4 @@ for stream in event_types.split(","):
         if not page["has_more"]:
             break
 writer.close()
-usage = resource.getrusage(resource.RUSAGE_SELF)
-# VmHWM, not ru_maxrss: ru_maxrss survives exec and so counts the parent's
-# memory at fork (the benchmark process holding the simulator's backlog).
-peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
-sys.stderr.write(json.dumps({
-    "events": events, "wall_s": time.perf_counter() - started_wall,
-    "cpu_s": usage.ru_utime + usage.ru_stime, "maxrss_kb": peak_kb,
-}) + "\n")
+report(events, started_wall)

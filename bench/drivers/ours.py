@@ -7,12 +7,13 @@ to the modular-input XML on stdout is the code the input runs.
 Prints one JSON line of figures on stderr.
 """
 
-import json
 import logging
 import os
-import resource
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves it out
+from figures import report  # noqa: E402
 
 started_wall = time.perf_counter()
 addon, base_url, state_dir, event_types = sys.argv[1:5]
@@ -26,7 +27,7 @@ from onepassword_events.checkpoint import FileCheckpointStore  # noqa: E402
 from onepassword_events.sinks import ModularInputStream  # noqa: E402
 
 token = sys.stdin.readline().strip()
-account = {"token": token, "region": "custom", "custom_url": base_url}
+account = {"token": token, "region": "custom", "custom_url": base_url, "ca_bundle": os.environ.get("BENCH_CA_BUNDLE")}
 logger = logging.getLogger("bench")
 logger.addHandler(logging.StreamHandler(sys.stderr))
 logger.setLevel(logging.WARNING)
@@ -54,11 +55,4 @@ stream = ModularInputStream(sys.stdout)
 item = {"account": "bench", "index": "main", "event_types": event_types, "page_size": page_size}
 helper.collect_input("onepassword://bench", item, "session-key", stream)
 stream.close()
-usage = resource.getrusage(resource.RUSAGE_SELF)
-# VmHWM, not ru_maxrss: ru_maxrss survives exec and so counts the parent's
-# memory at fork (the benchmark process holding the simulator's backlog).
-peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
-sys.stderr.write(json.dumps({
-    "events": Counter.events, "wall_s": time.perf_counter() - started_wall,
-    "cpu_s": usage.ru_utime + usage.ru_stime, "maxrss_kb": peak_kb,
-}) + "\n")
+report(Counter.events, started_wall)

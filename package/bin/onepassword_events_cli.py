@@ -88,12 +88,12 @@ def _parser():
         p.add_argument("--verbose", "-v", action="store_true", help="log requests and retries to stderr")
 
     def retry_budget(p, default):
-        p.add_argument("--retry-budget", type=float, default=default, metavar="SECONDS",
+        p.add_argument("--retry-budget", default=default, metavar="SECONDS",
                        help=f"time one request may take, attempts and 429/5xx/network retries together "
-                            f"(default {default:g})")
-        p.add_argument("--read-timeout", type=float, default=60, metavar="SECONDS",
+                            f"(default {default:g}, at most {SECONDS_RANGES['retry_budget'][1]:g})")
+        p.add_argument("--read-timeout", default=60, metavar="SECONDS",
                        help="with the 10 s connect timeout, the deadline of one attempt, headers and body "
-                            "together, before it is retried (default 60)")
+                            f"together, before it is retried (default 60, at most {SECONDS_RANGES['read_timeout'][1]:g})")
 
     check = sub.add_parser("check", help="verify the token and print what it grants (one JSON object)")
     connection(check)
@@ -110,6 +110,9 @@ def _parser():
     fetch.add_argument("--input-name", default="cli", help="checkpoint and stanza name (default: cli)")
     fetch.add_argument("--account-name", default="cli", help="account name recorded in checkpoints and the source field")
     fetch.add_argument("--index", default="default", help="index written in --format splunk-xml")
+    fetch.add_argument("--run-deadline", default=None, metavar="SECONDS",
+                       help="stop the run after this long, with the checkpoint at the last written page "
+                            "(default: no bound)")
     return parser
 
 
@@ -131,6 +134,28 @@ def _base_url(value):
             f"'{value}' has no scheme; write https://{value} (or http://{value} for a test server on a "
             "loopback address such as 127.0.0.1)")
     return value
+
+
+# (smallest, largest) seconds each option takes; outside them a run would
+# retry for minutes or end before its first request
+SECONDS_RANGES = {"read_timeout": (1, 3600), "retry_budget": (0, 86400), "run_deadline": (1, 30 * 86400)}
+
+
+def _check_seconds(args):
+    """Turn the seconds options into numbers; a message for the first one out of range, else None."""
+    for name, (low, high) in SECONDS_RANGES.items():
+        text = getattr(args, name, None)
+        if text is None:
+            continue
+        try:
+            value = float(str(text).strip())
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:  # also refuses nan and inf
+            option = "--" + name.replace("_", "-")
+            return f"{option} {text} must be a number of seconds from {low:g} to {high:g}"
+        setattr(args, name, value)
+    return None
 
 
 def _account(args, token):
@@ -166,6 +191,9 @@ class _CheckLogFilter(logging.Filter):
 
 def main(argv=None):
     args = _parser().parse_args(argv)
+    wrong = _check_seconds(args)
+    if wrong:
+        return _fail(wrong, EXIT_USAGE)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_CliWordsFormatter("%(asctime)s level=%(levelname)s %(message)s"))
     if args.command == "check" and not args.verbose:
@@ -179,7 +207,7 @@ def main(argv=None):
     from onepassword_events import runner
     from onepassword_events.checkpoint import CheckpointError, StateDirectoryError
     from onepassword_events.client import RetryPolicy
-    from onepassword_events.errors import ConfigurationError, EventsApiError
+    from onepassword_events.errors import ConfigurationError, EventsApiError, StopRequested
 
     try:
         if args.command == "check":
@@ -197,6 +225,8 @@ def main(argv=None):
         # only pages written whole, so the next run continues from there
         _silence_stdout()
         return EXIT_OK
+    except StopRequested:
+        return _fail("stopped on request before any event was written", EXIT_API_ERROR)
     except (ConfigurationError, StateDirectoryError) as exc:
         return _fail(f"[{exc.category}] {exc}", EXIT_USAGE)
     except (EventsApiError, CheckpointError) as exc:
@@ -226,7 +256,7 @@ def _fetch(args, token, logger):
     # both raise ConfigurationError, which main() reports as a usage error
     start_time = runner.parse_start_time(args.start_time)
     limit = runner.parse_page_size(args.limit)
-    stop = StopFlag().install()
+    stop = StopFlag(run_seconds=args.run_deadline).install()
     interrupted = []
 
     def ctrl_c(*_):

@@ -14,7 +14,7 @@ import traceback
 import onepassword_splunk as splunk_edge
 from onepassword_events import runner
 from onepassword_events.checkpoint import CheckpointError
-from onepassword_events.errors import ConfigurationError, EventsApiError, FeatureNotGrantedError
+from onepassword_events.errors import ConfigurationError, EventsApiError, FeatureNotGrantedError, StopRequested
 from onepassword_events.stopping import StopFlag
 from onepassword_events.proxy import proxy_url
 from onepassword_events.records import error_fields, log_record, status_counts_text, stream_summary_fields
@@ -35,7 +35,7 @@ def validate_input(definition):
 def stream_events(inputs, event_writer):
     # The add-on writes the modular-input stream itself (sinks.py); splunklib's
     # event_writer stays unused, so its close() after this returns adds nothing.
-    stop = StopFlag().install()
+    stop = StopFlag(run_seconds=runner.run_bound(inputs.inputs)).install()
     session_key = inputs.metadata["session_key"]
     stream = ModularInputStream(sys.stdout)
     try:
@@ -95,6 +95,9 @@ def collect_input(full_name, item, session_key, stream, stop_requested=lambda: F
         _log_summary(logger, full_name, account_name, index, runs, client)
     except (EventsApiError, CheckpointError) as exc:
         _log_api_error(logger, exc, "input_failed", input_name, account_name)
+    except StopRequested:
+        log_record(logger, logging.INFO, "stop_requested", input=input_name, account=account_name,
+                   reason=getattr(stop_requested, "reason", None) or "asked to stop before any event was written")
     except Exception as exc:  # keep other inputs of this process running
         log_record(logger, logging.ERROR, "input_failed", input=input_name, account=account_name,
                    **error_fields(exc), traceback=traceback.format_exc())

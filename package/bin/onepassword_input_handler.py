@@ -10,6 +10,7 @@ from splunktaucclib.rest_handler.admin_external import AdminExternalHandler
 
 import onepassword_splunk as splunk_edge
 from onepassword_events.checkpoint import checkpoint_key
+from onepassword_events.errors import SPLUNK_LABELS
 from onepassword_events.streams import STREAM_NAMES
 
 
@@ -30,7 +31,7 @@ def delete_checkpoints(session_key, input_name, store=None):
         try:
             store.delete(key)
         except Exception as exc:  # a missing record must not block the removal
-            log.log_exception(logger, exc, "Checkpoint Error", full_msg=False,
+            log.log_exception(logger, exc, SPLUNK_LABELS["checkpoint"], full_msg=False,
                               msg_before=f"event=checkpoint_delete_failed key={key}")
         else:
             logger.info("event=checkpoint_deleted key=%s", key)

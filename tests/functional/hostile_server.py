@@ -29,8 +29,12 @@ class Request:
 
 
 class HostileServer:
-    def __init__(self, behaviour):
+    """raw: the behaviour is called once per connection with (conn, None),
+    before anything is read (a proxy's or a TLS server's part)."""
+
+    def __init__(self, behaviour, raw=False):
         self.behaviour = behaviour
+        self.raw = raw
         self.requests = []
         self.connections = 0
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -82,6 +86,9 @@ class HostileServer:
     def _serve(self, conn, connection_id):
         buffered = b""
         try:
+            if self.raw:
+                self.behaviour(conn, None)
+                return
             while not self.stopped.is_set():
                 while b"\r\n\r\n" not in buffered:
                     data = conn.recv(65536)

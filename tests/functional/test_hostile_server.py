@@ -13,6 +13,7 @@ import base64
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -539,3 +540,238 @@ def test_kv_store_failures_are_logged_as_checkpoint_errors(tmp_path, scanner, bu
     assert '"label":"Checkpoint Error"' in log and '"category":"checkpoint"' in log and "KV store" in log
     assert "Traceback" not in log and '"traceback"' not in log  # an expected failure, not an unexpected one
     assert out.getvalue() == ""  # nothing written without its checkpoint
+
+
+# -- 12. every transport path ends by its deadline, and at once on SIGTERM -------------------------
+def trickled_answer(kind):
+    """A behaviour sending a 200 whose body never completes, one byte every half second:
+    on a `Connection: close` answer, an HTTP/1.0 one, a chunked one, or keep-alive."""
+    heads = {
+        "close": b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 200\r\n\r\n",
+        "http/1.0": b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n",
+        "chunked": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n100\r\n",
+        "keep-alive": b"HTTP/1.1 200 OK\r\nContent-Length: 200\r\n\r\n",
+    }
+
+    def behave(conn, request):
+        conn.sendall(heads[kind])
+        trickle(conn, b"[" * 200, behave.server.stopped, interval=0.5)
+        return False
+    return behave
+
+
+def stop_with_sigterm(process, ready, settle=1.0):
+    """Once ready() (or after 60 s) and `settle` seconds more, SIGTERM the
+    process; (stdout, stderr, seconds it took to end after the signal)."""
+    try:
+        deadline = time.monotonic() + 60
+        while not ready() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(settle)
+        signalled = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+        return out, err, time.monotonic() - signalled
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+TRICKLES = ["close", "http/1.0", "chunked", "keep-alive"]
+
+
+@pytest.mark.parametrize("kind", TRICKLES)
+def test_a_trickled_answer_ends_within_the_deadline_however_it_is_framed(cli, kind):
+    behave = trickled_answer(kind)
+    with HostileServer(behave) as server:
+        behave.server = server
+        result = cli.run(server.url, FETCH + ["--read-timeout", "3", "--retry-budget", "2"], timeout=60)
+    # connect timeout 10 s + read timeout 3 s, cut at the budget's end (2 s, one attempt at least 1 s)
+    assert result.seconds < 8, result.seconds
+    assert result.returncode == 1 and "[connection]" in result.err and "whole answer within" in result.err
+
+
+@pytest.mark.parametrize("kind", ["close", "http/1.0"])
+def test_sigterm_ends_a_cli_run_on_a_trickled_answer_at_once(cli, tmp_path, kind):
+    behave = trickled_answer(kind)
+    with HostileServer(behave) as server:
+        behave.server = server
+        process = cli.start(server.url, FETCH, tmp_path / "state")
+        out, err, ended = stop_with_sigterm(process, lambda: server.requests)
+    cli.scanner.add("cli stderr", err)
+    assert ended < 3, ended
+    assert out == b"" and not (tmp_path / "state" / "cli.signinattempts.json").exists()
+
+
+def socks_proxy_trickling(version):
+    """A SOCKS proxy that accepts the connection and answers its handshake a byte at a time, each
+    byte well inside the socket timeout: SOCKS5's reply names a 255-character host (about 2 minutes
+    at 0.5 s a byte), SOCKS4's 8 bytes come 2 s apart."""
+    if version == 5:
+        reply, interval = b"\x05\x00" + b"\x05\x00\x00\x03\xff" + b"a" * 255 + b"\x00\x50", 0.5
+    else:
+        reply, interval = b"\x00\x5a\x00\x50\x7f\x00\x00\x01", 2.0
+
+    def behave(conn, request):
+        trickle(conn, reply, behave.server.stopped, interval=interval)
+    return behave
+
+
+def connect_proxy_trickling():
+    """An HTTP proxy that answers CONNECT with headers that never end."""
+    def behave(conn, request):
+        trickle(conn, b"HTTP/1.1 200 Connection established\r\n" + b"X-Pad: a\r\n" * 100, behave.server.stopped,
+                interval=0.5)
+    return behave
+
+
+def tls_server_trickling():
+    """A TLS server whose handshake record arrives a byte every half second."""
+    def behave(conn, request):
+        trickle(conn, b"\x16\x03\x03\x40\x00" + b"\x02" * 2000, behave.server.stopped, interval=0.5)
+    return behave
+
+
+HANDSHAKES = {
+    "socks5": (lambda: socks_proxy_trickling(5), "socks5h://127.0.0.1:%d", "http://127.0.0.1:9"),
+    "socks4": (lambda: socks_proxy_trickling(4), "socks4://127.0.0.1:%d", "http://127.0.0.1:9"),
+    "connect": (connect_proxy_trickling, "http://127.0.0.1:%d", "https://127.0.0.1:9"),
+    "tls": (tls_server_trickling, None, None),
+}
+
+
+def handshake_command(kind, server):
+    behaviour, proxy, url = HANDSHAKES[kind]
+    if proxy is None:  # the server itself stalls its TLS handshake
+        return "https://127.0.0.1:%d" % server.port, []
+    return url, ["--proxy", proxy % server.port]
+
+
+@pytest.mark.parametrize("kind", sorted(HANDSHAKES))
+def test_a_stalled_handshake_ends_within_the_deadline(cli, kind):
+    behave = HANDSHAKES[kind][0]()
+    with HostileServer(behave, raw=True) as server:
+        behave.server = server
+        url, extra = handshake_command(kind, server)
+        result = cli.run(url, FETCH + extra + ["--read-timeout", "3", "--retry-budget", "2", "--no-verify-tls"],
+                         timeout=90)
+        connections = server.connections
+    assert connections >= 1  # the handshake was under way, not refused up front
+    assert result.seconds < 8, (result.seconds, result.err)
+    assert result.returncode == 1 and "whole answer within" in result.err, result.err
+
+
+@pytest.mark.parametrize("kind", ["socks5", "connect", "tls"])
+def test_sigterm_ends_a_run_stalled_in_a_handshake_at_once(cli, kind):
+    behave = HANDSHAKES[kind][0]()
+    with HostileServer(behave, raw=True) as server:
+        behave.server = server
+        url, extra = handshake_command(kind, server)
+        process = cli.start(url, FETCH + extra + ["--no-verify-tls"])
+        out, err, ended = stop_with_sigterm(process, lambda: server.connections)
+    cli.scanner.add("cli stderr", err)
+    assert ended < 3, ended
+
+
+def test_the_run_deadline_stops_a_server_that_always_has_more_at_the_last_written_page(cli, tmp_path):
+    """Fresh cursors and fresh items forever, each page slow but within the attempt's deadline."""
+    def behave(conn, request):
+        n = len(server.requests)
+        time.sleep(0.3)
+        conn.sendall(response(200, page("CURSOR-%d" % n, [item(n, uuid="RUN%017d" % n)], has_more=True)))
+
+    state = tmp_path / "state"
+    with HostileServer(behave) as server:
+        result = cli.run(server.url, FETCH + ["--run-deadline", "3"], state_dir=state, timeout=60)
+    written = [json.loads(line)["uuid"] for line in result.stdout.decode().splitlines()]
+    assert result.seconds < 6, result.seconds
+    assert result.returncode == 0 and len(written) >= 2
+    assert len([line for line in result.err.splitlines() if "wall-clock bound of 3 s" in line]) == 1, result.err
+    saved = json.loads((state / "cli.signinattempts.json").read_text())
+    last = int(written[-1][3:])
+    assert saved["cursor"] == "CURSOR-%d" % last  # the cursor of the page that carried the last item written
+
+
+@pytest.mark.parametrize("option, value", [
+    ("--read-timeout", "nan"), ("--read-timeout", "inf"), ("--read-timeout", "-1"), ("--read-timeout", "0"),
+    ("--retry-budget", "nan"), ("--retry-budget", "inf"), ("--retry-budget", "1e308"), ("--retry-budget", "-5"),
+    ("--run-deadline", "nan"), ("--run-deadline", "0"), ("--read-timeout", "ten"),
+])
+def test_numeric_options_outside_sane_ranges_are_refused_in_one_line(cli, option, value):
+    with HostileServer(serve_pages([page("C", [])])) as server:
+        result = cli.run(server.url, FETCH + [option, value], timeout=30)
+        connections = server.connections
+    assert result.returncode == 2 and connections == 0 and result.stdout == b""
+    assert result.err.count("\n") == 1 and option in result.err and "seconds from" in result.err
+
+
+@pytest.mark.parametrize("kind", ["close", "http/1.0"])
+def test_the_accounts_page_ends_a_trickled_check_within_its_budget(monkeypatch, kind):
+    import onepassword_account_validation as account_rh
+
+    monkeypatch.setattr(account_rh, "VALIDATION_RETRY_BUDGET", 3.0)
+    behave = trickled_answer(kind)
+    endpoint = AccountsEndpoint(monkeypatch)
+    with HostileServer(behave) as server:
+        behave.server = server
+        started = time.monotonic()
+        error = endpoint.create({"region": "custom", "custom_url": server.url, "token": hostile_token()})
+        seconds = time.monotonic() - started
+    assert seconds < 6, seconds
+    assert error is not None and "[connection]" in str(error) and endpoint.saved == []
+
+
+def test_the_accounts_handler_keeps_no_thread_per_save(monkeypatch):
+    import threading
+
+    introspect = json.dumps({"features": ["signinattempts"], "account_uuid": "A", "issued_at": "x", "uuid": "U"})
+
+    def behave(conn, request):
+        conn.sendall(response(200, introspect))
+
+    def watchdogs():  # of this handler's clients: other tests of this process may hold clients of their own
+        return {thread.ident for thread in threading.enumerate() if thread.name == "events-api-watchdog"}
+
+    endpoint = AccountsEndpoint(monkeypatch)
+    with HostileServer(behave) as server:
+        endpoint.create({"region": "custom", "custom_url": server.url, "token": hostile_token()})
+        before, watchdogs_before = threading.active_count(), watchdogs()
+        for _ in range(300):
+            assert endpoint.create({"region": "custom", "custom_url": server.url, "token": hostile_token()}) is None
+        after, watchdogs_after = threading.active_count(), watchdogs()
+    assert len(endpoint.saved) == 301 and watchdogs_after - watchdogs_before == set()
+    assert after <= before + 5, (before, after)  # the server's own connection threads may still be ending
+
+
+@pytest.mark.parametrize("kind", ["close", "http/1.0"])
+def test_sigterm_ends_the_generated_modular_input_on_a_trickled_answer_at_once(tmp_path, scanner, built_addon, kind):
+    """The input as splunkd runs it (the generated script, its own process), stopped as splunkd stops it."""
+    from splunkd_fake import FakeSplunkd
+
+    token = hostile_token()
+    scanner.add_token(token)
+    behave = trickled_answer(kind)
+    with HostileServer(behave) as server, FakeSplunkd(splunk_home=tmp_path / "splunk") as splunkd:
+        behave.server = server
+        app_dir = splunkd.install_app(built_addon)
+        splunkd.set_account("acme", token=token, region="custom", custom_url=server.url)
+        definition = splunkd.input_definition({"onepassword://trickled": {
+            "account": "acme", "event_types": "signinattempts", "index": "main", "interval": "60"}})
+        # Splunk 10's Python 3.13 when pyenv has it (where the input once ran on for 45 s after SIGTERM)
+        python, extra_env = ("python3.13", {"PYENV_VERSION": "3.13.0"}) if shutil.which("python3.13") else \
+            (sys.executable, {})
+        command = splunkd.python_command(python, os.path.join(app_dir, "bin", "onepassword.py"))
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   env=splunkd.env(extra_env), cwd=splunkd.splunk_home)
+        process.stdin.write(definition.encode("utf-8"))
+        process.stdin.close()
+        process.stdin = None  # splunkd writes the definition once, then waits
+        out, err, ended = stop_with_sigterm(process, lambda: server.requests)
+        assert server.requests, "the input never sent its request"
+        with open(os.path.join(splunkd.splunk_home, "var", "log", "splunk", "ta_1password_events_trickled.log")) as log:
+            logged = log.read()
+    scanner.add("input stdout", out)
+    scanner.add("input stderr", err)
+    scanner.add("input log", logged)
+    assert ended < 3, ended
+    assert "event=stop_requested" in logged and "SIGTERM" in logged, logged[-2000:]

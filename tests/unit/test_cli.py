@@ -19,7 +19,7 @@ CLI = os.path.join(os.path.dirname(cli.__file__), "onepassword_events_cli.py")
 
 @pytest.fixture
 def api(monkeypatch):
-    monkeypatch.setattr(RetryPolicy, "delay", lambda self, attempt, error: 0.0)
+    monkeypatch.setattr(RetryPolicy, "delay", lambda self, attempt: 0.0)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         fake = FakeEventsApi(rsps)
         monkeypatch.setenv("OP_EVENTS_TOKEN", fake.token)

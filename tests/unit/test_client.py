@@ -1,8 +1,13 @@
+import errno
+import http.client
 import json
+import socket
+import ssl
 
 import pytest
 import requests
 import responses
+import urllib3
 
 from onepassword_events import USER_AGENT
 from onepassword_events.client import EventsApiClient, RetryPolicy
@@ -32,6 +37,23 @@ class Sleeps(list):
         self.append(seconds)
 
 
+def verify_failure(code):
+    error = ssl.SSLCertVerificationError(1, "certificate verify failed")
+    error.verify_code = code
+    return error
+
+
+def wrapped(outer, cause):
+    """`cause` wrapped as requests and urllib3 wrap it (the outer text says nothing)."""
+    try:
+        try:
+            raise cause
+        except BaseException as inner:
+            raise urllib3.exceptions.MaxRetryError(None, URL, reason=inner) from inner
+    except urllib3.exceptions.MaxRetryError as retry_error:
+        return outer(retry_error)
+
+
 def client(sleeps=None, **kwargs):
     return EventsApiClient(BASE, TOKEN, sleep=sleeps if sleeps is not None else Sleeps(), **kwargs)
 
@@ -52,10 +74,10 @@ def test_sends_bearer_token_json_body_and_user_agent():
 def test_one_keep_alive_session_serves_every_request():
     responses.add(responses.POST, URL, body=GOOD_PAGE)
     api = client()
-    session = api._session
+    transport = api._transport
     for _ in range(3):
         api.fetch_page("/api/v2/signinattempts", {"cursor": "x"})
-    assert api._session is session and api.requests_made == 3
+    assert api._transport is transport and api.requests_made == 3
 
 
 @responses.activate
@@ -172,11 +194,18 @@ def test_malformed_200_that_never_heals_is_a_categorized_error():
 @pytest.mark.parametrize(
     "exception, error, words",
     [
-        (requests.exceptions.SSLError("certificate verify failed: self signed certificate"), TlsError, ["TLS", "CA bundle"]),
-        (requests.exceptions.ProxyError("Cannot connect to proxy"), ProxyError, ["through the proxy proxy.corp:3128"]),
-        (requests.exceptions.ConnectTimeout("connect timeout"), TransportError, ["timed out connecting"]),
-        (requests.exceptions.ReadTimeout("read timeout"), TransportError, ["did not answer within"]),
-        (requests.exceptions.ConnectionError("Connection reset by peer"), TransportError, ["cannot reach", "reset"]),
+        (wrapped(requests.exceptions.SSLError, verify_failure(18)), TlsError, ["CA bundle", "self-signed"]),
+        (wrapped(requests.exceptions.SSLError, verify_failure(10)), TlsError, ["has expired"]),
+        (wrapped(requests.exceptions.SSLError, verify_failure(62)), TlsError, ["another host name"]),
+        (wrapped(requests.exceptions.ProxyError, OSError(errno.ECONNRESET, "x")), ProxyError,
+         ["through the proxy proxy.corp:3128"]),
+        (wrapped(requests.exceptions.ConnectTimeout, socket.timeout()), TransportError, ["timed out connecting"]),
+        (wrapped(requests.exceptions.ReadTimeout, socket.timeout()), TransportError, ["did not answer within"]),
+        (wrapped(requests.exceptions.ConnectionError, ConnectionResetError(errno.ECONNRESET, "x")), TransportError,
+         ["cannot reach", "reset"]),
+        # the words of a message do not decide: a garbage status line naming a TLS failure is not one
+        (wrapped(requests.exceptions.ConnectionError, http.client.BadStatusLine("certificate has expired")),
+         TransportError, ["not HTTP"]),
     ],
 )
 @responses.activate
@@ -212,12 +241,12 @@ def test_environment_proxies_and_netrc_are_ignored(monkeypatch, tmp_path):
     assert responses.calls[0].request.headers["Authorization"] == "Bearer " + TOKEN
 
 
-def test_tls_settings_reach_the_session(tmp_path):
+def test_tls_settings_reach_the_transport(tmp_path):
     bundle = tmp_path / "ca.pem"
     bundle.write_text("")
-    assert EventsApiClient(BASE, TOKEN)._session.verify is True
-    assert EventsApiClient(BASE, TOKEN, ca_bundle=str(bundle))._session.verify == str(bundle)
-    assert EventsApiClient(BASE, TOKEN, verify_tls=False)._session.verify is False
+    assert EventsApiClient(BASE, TOKEN)._transport.verify is True
+    assert EventsApiClient(BASE, TOKEN, ca_bundle=str(bundle))._transport.verify == str(bundle)
+    assert EventsApiClient(BASE, TOKEN, verify_tls=False)._transport.verify is False
 
 
 def test_refuses_to_start_without_a_token():
@@ -255,7 +284,8 @@ def test_huge_json_error_messages_are_capped():
 
 @responses.activate
 def test_a_host_that_refuses_connections_is_retried_briefly_and_said_so():
-    responses.add(responses.POST, URL, body=requests.exceptions.ConnectionError("[Errno 111] Connection refused"))
+    responses.add(responses.POST, URL, body=wrapped(requests.exceptions.ConnectionError,
+                                                    ConnectionRefusedError(errno.ECONNREFUSED, "refused")))
     sleeps = Sleeps()
     with pytest.raises(HostUnreachableError) as caught:
         client(sleeps).fetch_page("/api/v2/signinattempts", {})

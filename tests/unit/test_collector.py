@@ -252,3 +252,14 @@ def test_file_store_removes_temporaries_a_killed_process_left(tmp_path):
     store = FileCheckpointStore(str(tmp_path))
     store.save("in.signinattempts", json.dumps({"cursor": "c"}))
     assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", "in.signinattempts.json"]
+
+
+def test_the_same_page_under_new_cursors_stops_the_stream_at_the_repeat(api, tmp_path):
+    store = FileCheckpointStore(str(tmp_path))
+    items = [events.signin(n) for n in range(3)]
+    for n in range(20):
+        api.fail_next("signinattempts", 200, json.dumps({"cursor": f"fresh-{n}", "has_more": True, "items": items}))
+    (run,), sink = collect(api, store)
+    assert run.status == "error" and "previous page again" in run.error.message
+    assert len(sink.uuids()) == 3  # the page once, never its repeats
+    assert store.get(checkpoint_key("in", "signinattempts"))["cursor"] == "fresh-0"

@@ -43,3 +43,12 @@ def test_empty_and_null_items():
 def test_anything_else_is_an_envelope_error(body):
     with pytest.raises(EnvelopeError):
         parse_page(body)
+
+
+def test_a_cursor_at_the_cap_is_taken_and_one_beyond_it_is_refused():
+    from onepassword_events.envelope import MAX_CURSOR_CHARS
+
+    at_cap = '{"cursor":"%s","has_more":false,"items":[]}' % ("c" * MAX_CURSOR_CHARS)
+    assert parse_page(at_cap).cursor == "c" * MAX_CURSOR_CHARS
+    with pytest.raises(EnvelopeError, match="cursor is longer"):
+        parse_page('{"cursor":"%s","has_more":false,"items":[]}' % ("c" * (MAX_CURSOR_CHARS + 1)))

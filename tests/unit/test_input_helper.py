@@ -148,9 +148,11 @@ def test_sigterm_flag_stops_between_pages(splunkd, api):
     api.add("signinattempts", [events.signin(n) for n in range(10)])
     out = io.StringIO()
     stream = ModularInputStream(out)
-    calls = iter([False, True])
+    def first_page_written():  # SIGTERM right after the first page
+        return "</event>" in out.getvalue()
+
     helper.collect_input("onepassword://acme_in", {"account": "acme", "event_types": "signinattempts",
-                                                          "page_size": "5"}, "key", stream, lambda: next(calls, True))
+                                                          "page_size": "5"}, "key", stream, first_page_written)
     stream.close()
     assert len(parsed(out.getvalue())) == 5
     assert any('"status":"interrupted"' in line for line in splunkd["logs"])

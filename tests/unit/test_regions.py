@@ -54,3 +54,45 @@ def test_claims_of_a_broken_token_are_empty():
     assert regions.token_claims("a.b.c") == {}
     assert regions.token_claims("") == {}
     assert regions.token_host("a.%%%.c") is None
+
+
+LOOPBACK_QUESTIONS = ["http://127.0.0.1:1", "http://[::1]:1", "http://[::ffff:127.0.0.1]:1", "http://[::ffff:7f00:1]:1",
+                      "http://127.1.2.3:1", "http://[::127.0.0.1]:1", "http://10.0.0.1:1"]
+LOOPBACK_PROBE = """
+import json, sys
+sys.path[:0] = sys.argv[1:3]
+from onepassword_events import regions
+answers = {}
+for url in json.loads(sys.argv[3]):
+    try:
+        answers[url] = regions.resolve_base_url("custom", url)
+    except regions.ConfigurationError:
+        answers[url] = None
+print(json.dumps(answers))
+"""
+
+
+def test_plain_http_loopback_rules_answer_the_same_on_python_3_9_and_3_13():
+    import json
+    import os
+    import shutil
+    import subprocess
+
+    import urllib3
+
+    bin_dir = os.path.dirname(os.path.dirname(regions.__file__))
+    libraries = os.path.dirname(os.path.dirname(urllib3.__file__))
+    answers = {}
+    for version, command in (("3.9.18", "python3.9"), ("3.13.0", "python3.13")):
+        python = shutil.which(command)
+        if python is None:
+            pytest.skip(f"{command} is not installed (pyenv {version})")
+        result = subprocess.run([python, "-I", "-S", "-c", LOOPBACK_PROBE, bin_dir, libraries,
+                                 json.dumps(LOOPBACK_QUESTIONS)], capture_output=True, text=True, timeout=60,
+                                env={"PATH": os.environ["PATH"], "PYENV_VERSION": version})
+        assert result.returncode == 0, result.stderr
+        answers[version] = json.loads(result.stdout)
+    assert answers["3.9.18"] == answers["3.13.0"]
+    assert answers["3.13.0"]["http://[::ffff:127.0.0.1]:1"] is None  # refused on both
+    assert answers["3.13.0"]["http://127.1.2.3:1"] == "http://127.1.2.3:1"
+    assert answers["3.13.0"]["http://10.0.0.1:1"] is None

@@ -31,7 +31,7 @@ def handler(monkeypatch):
     # splunkd's current-context for the caller: an admin unless a test says otherwise
     identity = {"capabilities": {"admin_all_objects", "list_storage_passwords"}}
     monkeypatch.setattr(splunk_edge, "caller_identity", lambda key: ("alice", identity["capabilities"]))
-    monkeypatch.setattr(RetryPolicy, "delay", lambda self, attempt, error: 0.0)  # no real waits in unit tests
+    monkeypatch.setattr(RetryPolicy, "delay", lambda self, attempt: 0.0)  # no real waits in unit tests
     instance = account_rh.AccountValidationHandler.__new__(account_rh.AccountValidationHandler)
     instance.callerArgs = type("Args", (), {"id": "acme"})()
     instance.getSessionKey = lambda: "session"

@@ -71,3 +71,15 @@ def test_every_second_of_a_cached_day_matches_timegm():
         for minute in (0, 17, 59):
             text = "2026-03-04T%02d:%02d:59.5Z" % (hour, minute)
             assert timeparse.parse(text) == (calendar.timegm(time.strptime(text[:19], "%Y-%m-%dT%H:%M:%S")), "5")
+
+
+@pytest.mark.parametrize("bad", ["2026-11-30T12:00:01.\u0661\u0662\u0663Z",  # Arabic-Indic fraction
+                                 "2026-11-30T12:00:\uff10\uff11Z",  # fullwidth seconds
+                                 "\u0662\u0660\u0662\u0666-11-30T12:00:01Z"])
+def test_only_ascii_digits_are_timestamp_digits(bad):
+    timeparse.parse("2026-11-30T00:00:00Z")  # the day is cached: the fast path is asked too
+    with pytest.raises(ValueError):
+        timeparse.parse(bad)
+    assert timeparse.splunk_time(bad) is None
+    with pytest.raises(ValueError):
+        timeparse.parse_user_time(bad)

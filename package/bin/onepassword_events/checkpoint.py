@@ -12,6 +12,8 @@ import os
 import re
 import tempfile
 
+from .errors import CollectorError
+
 try:
     import fcntl
 except ImportError:  # Windows
@@ -21,15 +23,11 @@ except ImportError:  # Windows
 LOCK_FILE = ".lock"
 
 
-class CheckpointError(Exception):
+class CheckpointError(CollectorError):
     """The checkpoint store cannot be read or written: the run stops, since
     events written without their checkpoint would be written again."""
 
     category = "checkpoint"
-
-    def __init__(self, message):
-        super().__init__(message)
-        self.message = message
 
 
 class StateDirectoryError(CheckpointError):

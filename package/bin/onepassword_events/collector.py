@@ -190,12 +190,11 @@ class Collector:
         while active:
             for run in list(active):
                 if self.stop_requested():
-                    return self._interrupted(runs, active, "splunkd asked the input to stop; state saved")
+                    return self._interrupted(runs, active)
                 try:
                     done = self._step(run)
                 except StopRequested:
-                    return self._interrupted(runs, active, "stopped while a request or retry wait was under way; "
-                                                           "state saved")
+                    return self._interrupted(runs, active)
                 except EventsApiError as exc:
                     if isinstance(exc, AuthError) or exc.unreachable:
                         # A revoked token or an unreachable host (or proxy) fails every
@@ -211,10 +210,12 @@ class Collector:
                     active.remove(run)
         return runs
 
-    def _interrupted(self, runs, active, reason):
+    def _interrupted(self, runs, active):
         for other in active:
             other.status = "interrupted"
-        self._log("info", "event=stop_requested reason=%r", reason)
+        reason = getattr(self.stop_requested, "reason", None) or "asked to stop; state saved"
+        level = "warning" if getattr(self.stop_requested, "bound_reached", False) else "info"
+        self._log(level, "event=stop_requested reason=%r", reason)
         return runs
 
     def _request_body(self, run):

@@ -15,6 +15,8 @@ import json
 import re
 from typing import List, NamedTuple, Optional, Tuple
 
+from .errors import CollectorError
+
 _decode_at = json.JSONDecoder().raw_decode
 # The C scanner behind raw_decode, called directly in the per-item loop.
 _scan_once = json.JSONDecoder().scan_once
@@ -31,8 +33,11 @@ class Page(NamedTuple):
     items: List[Tuple[str, object]]  # (raw item text, decoded item)
 
 
-class EnvelopeError(ValueError):
-    pass
+class EnvelopeError(CollectorError):
+    """A body that is not the documented envelope (the client raises it
+    again as a MalformedResponseError naming the host)."""
+
+    category = "malformed_response"
 
 
 def _expect(text, pos, char):

@@ -1,4 +1,4 @@
-"""Typed errors of the Events API client.
+"""The errors of the collector: one base, a category each, a Splunk label per category.
 
 Every error carries a category (used for the monitoring dashboard and the
 troubleshooting guide) and a message an admin can act on. The message is our
@@ -6,25 +6,67 @@ own text (status codes, the configured host, advice): nothing a server sent.
 What the server or the network said goes, sanitized and short, into `detail`,
 which the logs and the CLI show and the Accounts page does not (a URL the
 caller chose must not turn the search head into a window on other services).
+
+An error is never changed once raised: a retry loop that gives up raises a
+new error built with `with_message`.
+
+`StopRequested` is not an error: a stop is what the admin asked for.
 """
 
+# The error label (solnlib's exc_l="...") each category is logged under in
+# Splunk: the one table the modular input, the Accounts handler and the README use.
+SPLUNK_LABELS = {
+    "authentication": "Authentication Error",
+    "permission": "Permission Error",
+    "configuration": "Configuration Error",
+    # no solnlib writer for these two: logged under the category itself, as the README's table says
+    "bad_request": "bad_request",
+    "connection": "Connection Error",
+    "proxy": "Connection Error",
+    "tls": "Connection Error",
+    "server": "Server Error",
+    "rate_limit": "Server Error",
+    "malformed_response": "Server Error",
+    "api_error": "api_error",
+    "checkpoint": "Checkpoint Error",
+}
 
-class EventsApiError(Exception):
+
+class CollectorError(Exception):
     category = "api_error"
     retryable = False
     # no connection could be made at all (refused, DNS, no route), to the API
     # or to the proxy: every stream of the account would fail the same way
     unreachable = False
 
-    def __init__(self, message, status=None, detail=None):
+    def __init__(self, message, detail=None):
         super().__init__(message)
         self.message = message
-        self.status = status
         self.detail = detail
+
+    @property
+    def label(self):
+        return SPLUNK_LABELS[self.category]
+
+    def with_message(self, message):
+        """The same error (type, status, detail) under another message."""
+        error = self.__class__.__new__(self.__class__)
+        error.__dict__.update(self.__dict__)
+        error.args = (message,)
+        error.message = message
+        return error
 
     def __str__(self):
         """The message plus the sanitized detail: what logs and the CLI show."""
         return f"{self.message} ({self.detail})" if self.detail else self.message
+
+
+class EventsApiError(CollectorError):
+    """The Events API (or the way to it) did not give what was asked."""
+
+    def __init__(self, message, status=None, detail=None):
+        super().__init__(message, detail)
+        self.status = status
 
 
 class AuthError(EventsApiError):
@@ -81,6 +123,12 @@ class ProxyError(EventsApiError):
     retryable = True
 
 
+class ProxyUnreachableError(ProxyError):
+    """No connection to the proxy could be made at all."""
+
+    unreachable = True
+
+
 class MalformedResponseError(EventsApiError):
     """A 200 whose body is not the documented JSON envelope (truncated, too
     large, nested too deep), or pages that make no progress."""
@@ -93,7 +141,6 @@ class ConfigurationError(EventsApiError):
     category = "configuration"
 
 
-class StopRequested(EventsApiError):
-    """splunkd asked the input to stop while a request or a retry wait was under way."""
-
-    category = "interrupted"
+class StopRequested(Exception):
+    """splunkd (SIGTERM), the CLI's user or the run's wall-clock bound asked
+    the run to stop while a request or a retry wait was under way."""

@@ -24,7 +24,7 @@ def proxy_url(settings):
     port = str(settings.get("proxy_port") or "").strip()
     if not host:
         raise ConfigurationError("the proxy is enabled but has no host; set it on the Proxy tab")
-    if not port.isdigit() or not 0 < int(port) < 65536:
+    if not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
         raise ConfigurationError(f"the proxy port '{port}' is not a number between 1 and 65535")
     kind = (settings.get("proxy_type") or "http").strip().lower()
     if kind not in SCHEMES:

@@ -11,6 +11,24 @@ from .streams import STREAM_NAMES, STREAMS, parse_stream_names
 
 DEFAULT_START_DAYS = 30
 DEFAULT_PAGE_SIZE = 1000
+# A modular input run may take its interval plus this long before it stops
+# (checkpoint at the last written page): a server that always has more, each
+# page trickled just under the deadline, cannot hold an input for days.
+RUN_MARGIN_SECONDS = 300
+DEFAULT_INTERVAL_SECONDS = 300
+
+
+def run_bound(inputs):
+    """Seconds a modular input run may take: the longest interval of its
+    stanzas (a cron schedule counts as the default) plus a margin."""
+    intervals = []
+    for item in inputs.values():
+        try:
+            interval = float(str(item.get("interval", "")).strip())
+        except ValueError:
+            interval = DEFAULT_INTERVAL_SECONDS
+        intervals.append(interval if 0 <= interval <= 86400 else DEFAULT_INTERVAL_SECONDS)
+    return max(intervals or [DEFAULT_INTERVAL_SECONDS]) + RUN_MARGIN_SECONDS
 
 
 def parse_page_size(value):

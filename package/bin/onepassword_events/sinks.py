@@ -68,6 +68,9 @@ class ModularInputStream:
             self.write("</stream>")
 
 
+WRITE_SLICE = 100  # events per write
+
+
 class SplunkXmlSink:
     """Events of one input as modular-input XML, written as text without an XML tree.
 
@@ -99,14 +102,16 @@ class SplunkXmlSink:
         return tail
 
     def write_page(self, stream, events):
-        if not events:
-            return 0
-        text = self._page_xml(stream, events, _escape_text)
-        # the page as a whole is checked, and only a rare page pays for the full
-        # escape (U+FFFE/U+FFFF are the only non-XML characters a page can hold)
-        if "\r" in text or (not text.isascii() and ("\ufffe" in text or "\uffff" in text)):
-            text = self._page_xml(stream, events, _escape_data)
-        self._stream.write(text)
+        # in slices: the XML text of a whole page and its UTF-8 copy would
+        # add megabytes to the peak memory for nothing
+        for start in range(0, len(events), WRITE_SLICE):
+            part = events[start:start + WRITE_SLICE]
+            text = self._page_xml(stream, part, _escape_text)
+            # the slice as a whole is checked, and only a rare slice pays for the full
+            # escape (U+FFFE/U+FFFF are the only non-XML characters a page can hold)
+            if "\r" in text or (not text.isascii() and ("\ufffe" in text or "\uffff" in text)):
+                text = self._page_xml(stream, part, _escape_data)
+            self._stream.write(text)
         return len(events)
 
     def _page_xml(self, stream, events, escape):

@@ -10,8 +10,9 @@ import calendar
 import re
 import time
 
+# re.ASCII: \d is 0-9 only (not Arabic-Indic or fullwidth digits, which int() would take)
 _RFC3339 = re.compile(
-    r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?:([Zz])|([+-])(\d\d):?(\d\d))\Z"
+    r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?:([Zz])|([+-])(\d\d):?(\d\d))\Z", re.ASCII
 )
 # The last UTC day parsed and its midnight: items come in time order, so a
 # one-entry cache spares the regex and timegm for nearly every item, and holds
@@ -34,7 +35,8 @@ def parse(ts):
         if ts.startswith(day) and day:
             hms = ts[11:13] + ts[14:16] + ts[17:19]
             rest = ts[19:-1]
-            if hms.isdigit() and (not rest or (rest[0] == "." and rest[1:].isdigit())):
+            if hms.isdigit() and rest.isascii() and hms.isascii() and (
+                    not rest or (rest[0] == "." and rest[1:].isdigit())):
                 hour, minute, second = int(hms[:2]), int(hms[2:4]), int(hms[4:])
                 if hour < 24 and minute < 60 and second <= 60:
                     return midnight + hour * 3600 + minute * 60 + second, rest[1:]
@@ -77,7 +79,7 @@ def format_rfc3339(epoch_seconds):
 
 
 # What an admin may type (the input form's validator accepts the same shapes).
-_USER_TIME = re.compile(r"\d{4}-\d\d-\d\d(?:T\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d))?\Z")
+_USER_TIME = re.compile(r"\d{4}-\d\d-\d\d(?:T\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d))?\Z", re.ASCII)
 
 
 def parse_user_time(value):

@@ -1,0 +1,173 @@
+"""The client's invariants against a real socket, in seconds: every framing of
+an answer ends by the attempt's deadline, a stop cuts at once, a short body is
+never a page, one retry budget per request whoever parses, jitter, threads.
+
+The outside world is the hostile server of the functional suite (a raw TCP
+server on 127.0.0.1); everything of ours runs for real.
+"""
+
+import os
+import sys
+import threading
+import time
+
+import pytest
+
+from onepassword_events.client import EventsApiClient, RetryPolicy
+from onepassword_events.errors import MalformedResponseError, ServerError, StopRequested, TransportError
+from onepassword_events.readahead import FetchNow, ReadAhead
+from helpers.tokens import make_token
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "functional"))
+from hostile_server import HostileServer, page, response, trickle  # noqa: E402
+
+PATH = "/api/v2/signinattempts"
+HEADS = {
+    "close": b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 100\r\n\r\n",
+    "http/1.0": b"HTTP/1.0 200 OK\r\n\r\n",
+    "chunked": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n64\r\n",
+    "keep-alive": b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n",
+    "status line": b"",
+}
+
+
+def client(server, **kwargs):
+    kwargs.setdefault("retry", RetryPolicy(budget=0, max_attempts=1))
+    kwargs.setdefault("connect_timeout", 0.5)
+    kwargs.setdefault("read_timeout", 0.5)
+    return EventsApiClient(server.url, make_token(), sleep=lambda s: None, **kwargs)
+
+
+def trickling(head):
+    def behave(conn, request):
+        conn.sendall(head)
+        trickle(conn, b"HTTP/1.1 200 OK\r\n" if not head else b"[" * 100, behave.stopped, interval=0.1)
+        return False
+    return behave
+
+
+@pytest.mark.parametrize("framing", sorted(HEADS))
+def test_an_attempt_ends_by_its_deadline_however_the_answer_is_framed(framing):
+    behave = trickling(HEADS[framing])
+    with HostileServer(behave) as server:
+        behave.stopped = server.stopped
+        started = time.monotonic()
+        with client(server) as api, pytest.raises(TransportError, match="whole answer within"):
+            api.fetch_page(PATH, {"cursor": "x"})
+    assert time.monotonic() - started < 1.8  # the attempt's deadline is 1 s (connect + read timeout)
+
+
+@pytest.mark.parametrize("framing", ["close", "http/1.0"])
+def test_a_stop_cuts_the_attempt_in_flight_at_once(framing):
+    stop = threading.Event()
+    behave = trickling(HEADS[framing])
+    with HostileServer(behave) as server:
+        behave.stopped = server.stopped
+        threading.Timer(0.3, stop.set).start()
+        started = time.monotonic()
+        with client(server, read_timeout=30, stop_requested=stop.is_set) as api, pytest.raises(StopRequested):
+            api.fetch_page(PATH, {"cursor": "x"})
+    assert time.monotonic() - started < 0.9
+
+
+def test_read_ahead_page_returns_on_a_stop_while_its_worker_waits():
+    stop = threading.Event()
+
+    def behave(conn, request):
+        server.stopped.wait(30)  # says nothing at all
+        return False
+
+    with HostileServer(behave) as server:
+        fetcher = ReadAhead(client(server, read_timeout=30, stop_requested=stop.is_set), PATH)
+        fetcher.request({"cursor": "x"})
+        threading.Timer(0.3, stop.set).start()
+        started = time.monotonic()
+        with pytest.raises(StopRequested):
+            fetcher.page()
+        fetcher.close()
+    assert time.monotonic() - started < 0.9
+
+
+@pytest.mark.parametrize("declared, sent", [(500, b'{"cursor":"C","has_more":false,"items":[]}'),
+                                            (10, b'{"cursor":"C","has_more":false,"items":[]}')])
+def test_a_body_shorter_or_longer_than_declared_is_never_a_page(declared, sent):
+    def behave(conn, request):
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % declared + sent)
+        return False
+
+    with HostileServer(behave) as server, client(server) as api, pytest.raises(MalformedResponseError):
+        api.fetch_page(PATH, {"cursor": "x"})
+
+
+@pytest.mark.parametrize("fetcher_class", [FetchNow, ReadAhead])
+def test_a_200_that_is_not_a_page_is_asked_for_again_under_the_one_budget(fetcher_class):
+    def behave(conn, request):
+        conn.sendall(response(200, "<html>not a page</html>"))
+
+    with HostileServer(behave) as server:
+        api = client(server, retry=RetryPolicy(budget=60, max_attempts=3))
+        fetcher = fetcher_class(api, PATH)
+        fetcher.request({"cursor": "x"})
+        with pytest.raises(MalformedResponseError, match="gave up after 3 attempts"):
+            fetcher.page()
+        fetcher.close()
+        api.close()
+    assert len(server.requests) == 3
+
+
+def test_the_introspect_fallback_shares_the_request_budget():
+    def behave(conn, request):
+        v2_answers = sum(1 for r in server.requests if r.path.startswith("/api/v2/"))
+        if request.path.startswith("/api/v2/") and v2_answers <= 2:
+            conn.sendall(response(503, "{}"))
+        elif request.path.startswith("/api/v2/"):
+            conn.sendall(response(404, "{}"))
+        else:
+            conn.sendall(response(503, "{}"))
+
+    with HostileServer(behave) as server, client(server, retry=RetryPolicy(budget=60, max_attempts=4)) as api:
+        with pytest.raises(ServerError, match="gave up after 4 attempts"):
+            api.introspect()
+    # 503, 503, 404 then v1 at once (the third attempt), and one more attempt on v1
+    assert server.paths() == ["/api/v2/auth/introspect"] * 3 + ["/api/auth/introspect"] * 2
+
+
+def test_the_retry_waits_are_jittered_within_their_ceiling():
+    policy = RetryPolicy(base_delay=1, max_delay=60)
+    for attempt, ceiling in ((0, 1), (3, 8), (10, 60)):
+        delays = {policy.delay(attempt) for _ in range(50)}
+        assert all(ceiling / 2 <= delay <= ceiling for delay in delays)
+        assert len(delays) > 40  # full jitter: clients that failed together do not retry together
+
+
+def test_the_watchdog_thread_ends_with_its_client():
+    def behave(conn, request):
+        conn.sendall(response(200, page("C", [])))
+
+    with HostileServer(behave) as server:
+        before = {thread.ident for thread in threading.enumerate()}
+        for _ in range(20):
+            with client(server) as api:
+                api.fetch_page(PATH, {"cursor": "x"})
+        left = [thread for thread in threading.enumerate()
+                if thread.ident not in before and thread.name == "events-api-watchdog"]
+    assert left == []
+
+
+def test_a_ca_bundle_is_trusted_by_every_client_of_the_process_and_nothing_else(tmp_path):
+    """The loaded CA bundle is shared by the clients of a process; verification is what it was."""
+    from onepassword_events.errors import TlsError
+    from simulator import EventsApiSimulator
+    from simulator.tls import make_self_signed
+
+    other_ca, _ = make_self_signed(str(tmp_path))
+    with EventsApiSimulator(seed=3, itemusages=5, late_fraction=0, tls=True) as sim:
+        path = "/api/v2/itemusages"
+        body = {"limit": 10, "start_time": "2020-01-01T00:00:00Z"}
+        first = EventsApiClient(sim.url, sim.token, ca_bundle=sim.cert_file, retry=RetryPolicy(max_attempts=1))
+        with first, first.clone() as second:
+            assert len(first.fetch_page(path, body).items) == 5 and len(second.fetch_page(path, body).items) == 5
+        for ca_bundle in (other_ca, None):  # another CA, or the default bundle: the self-signed server is refused
+            with EventsApiClient(sim.url, sim.token, ca_bundle=ca_bundle, retry=RetryPolicy(max_attempts=1)) as api, \
+                    pytest.raises(TlsError, match="TLS verification"):
+                api.fetch_page(path, body)
