@@ -160,11 +160,19 @@ def test_prune_rewrites_its_collection_once_a_day(name):
     baseline = BASELINES[name[:-len(lib.PRUNE_SUFFIX)] + lib.BASELINE_SUFFIX]
     lookup = re.search(r"key_field=\w+ (\w+)", baseline["search"]).group(1)
     search = spec["search"].strip()
-    assert search.startswith("| inputlookup %s" % lookup) and search.endswith("| outputlookup %s" % lookup)
-    assert re.search(r"\|\s*where\s", search), "it keeps only the records inside the horizon"
     key_field = re.search(r"key_field=(\w+) ", baseline["search"]).group(1)
-    assert re.search(r"\|\s*eval _key=%s\s" % key_field, search), (
-        "the rewritten records keep the key the baseline upserts by, or its next fold would add duplicates")
+    # inputlookup without strict=true turns a KV store error into a warning and no rows
+    # (SPL reference, inputlookup), and outputlookup with no results empties the
+    # collection unless override_if_empty=false (SPL reference, outputlookup)
+    assert search.startswith("| inputlookup strict=true %s " % lookup), "a KV store error fails the prune"
+    # append=false empties the collection before writing; key_field makes each written
+    # record's _key the value the baseline upserts by (outputlookup, example "Overwrite KV
+    # store collections"), or the next fold would add a second record for the same key
+    assert search.endswith("| outputlookup append=false override_if_empty=false key_field=%s %s" % (key_field, lookup)), (
+        "the rewritten records keep the key the baseline upserts by, and no result leaves the collection as it is")
+    kept = re.findall(r"\|\s*fields\s+([^|\\]+)", search)[-1].split()
+    assert key_field in kept, "the key field is written with the records"
+    assert re.search(r"\|\s*where\s", search), "it keeps only the records inside the horizon"
     from croniter import croniter
 
     itr = croniter(spec["cron_schedule"], lib.BASE_NOW)
