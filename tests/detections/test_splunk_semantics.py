@@ -9,7 +9,8 @@ and macros.conf:
 - the neighbourhood subsearch returns one row (stats without BY) and bounds the number of
   key terms it writes into the outer search, so no subsearch limit truncates it, and at
   the documented rates of a 10,000-user company the bound is never reached;
-- throttle fields hold one value per result;
+- throttle fields hold one value per result, and one taken by stats from a field is set in
+  every group;
 - every search and macro is well formed: quotes, parentheses and brackets balance, and no
   line of a search lost its backslash continuation."""
 
@@ -111,6 +112,33 @@ def test_throttle_fields_hold_one_value(name):
     expanded = lib.expand_macros(spec["search"], MACROS)
     for field in [f.strip() for f in spec["alert.suppress.fields"].split(",")]:
         assert not re.search(MULTIVALUE.format(f=re.escape(field)), expanded), "%s: %s is multivalue" % (name, field)
+
+
+def _set_on_some_rows(expanded, field):
+    """True when an eval gives field a value only on some rows (if(..., x, null()))."""
+    return re.search(r"(?:eval |,\s*)%s=if\([^|]*?null\(\)\)" % re.escape(field), expanded) is not None
+
+
+@pytest.mark.parametrize("name", sorted(RULES))
+def test_throttle_fields_aggregated_by_stats_are_set_in_every_group(name):
+    """A throttle field that stats takes from a field set only on some rows (the grant
+    event of a self-grant) is null for a group without such a row, and the suppression
+    key of that incident loses it; every such field is carried to every row first."""
+    spec = RULES[name]
+    expanded = lib.expand_macros(spec["search"], MACROS)
+    commands = [c.strip() for c in expanded.split("|")]
+    for field in [f.strip() for f in spec["alert.suppress.fields"].split(",")]:
+        for command in commands:
+            if not command.startswith("stats "):
+                continue
+            for source in re.findall(r"\w+\((\w+)\)\s+AS\s+%s\b" % re.escape(field), command):
+                assert not _set_on_some_rows(expanded, source), "%s: %s comes from %s, null on some rows" % (
+                    name, field, source)
+
+
+def test_set_on_some_rows_finds_what_it_must():
+    assert _set_on_some_rows('eval a=1, grant_event=if(phase="grant", uuid, null()) | stats', "grant_event")
+    assert not _set_on_some_rows("eval grant_event=coalesce(x, y)", "grant_event")
 
 
 def _balance(text):
