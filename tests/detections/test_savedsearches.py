@@ -128,6 +128,13 @@ def test_rule_window_covers_a_missed_run_and_its_range_a_backfill(name):
             assert now - replay.relative_time(now, earliest) >= BACKFILL_REACH, name
 
 
+def _record_key(search):
+    """The field whose value a baseline or prune search makes each record's _key."""
+    keys = re.findall(r"\|\s*eval _key=(\w+)\s", search)
+    assert len(keys) == 1, "one eval _key=<field> before the outputlookup: %s" % keys
+    return keys[0]
+
+
 @pytest.mark.parametrize("name", sorted(BASELINES))
 def test_baseline_upserts_the_records_its_window_touches(name):
     spec = BASELINES[name]
@@ -137,15 +144,19 @@ def test_baseline_upserts_the_records_its_window_touches(name):
     search = spec["search"]
     outputs = re.findall(r"\|\s*outputlookup\s+(.*)$", search, re.MULTILINE)
     assert len(outputs) == 1, name
-    match = re.fullmatch(r"append=true key_field=(\w+) (\w+)", outputs[0].strip())
-    assert match, "%s: upsert (append=true key_field=...), never a rewrite: %s" % (name, outputs[0])
-    key_field, lookup = match.groups()
+    # the documented upsert: _key carried in the results, key_field=_key (SPL reference,
+    # outputlookup, "Update field values for a single KV store collection record"); the
+    # record key stays an ordinary field of the record too, which the rules look up by
+    match = re.fullmatch(r"append=true key_field=_key (\w+)", outputs[0].strip())
+    assert match, "%s: upsert (append=true key_field=_key), never a rewrite: %s" % (name, outputs[0])
+    lookup = match.group(1)
+    key_field = _record_key(search)
     assert "inputlookup" not in search, "%s reads its stored records by key (lookup), not the whole collection" % name
     transforms = lib.transforms()[lookup]
     columns = [c.strip() for c in transforms["fields_list"].split(",")]
-    assert transforms["external_type"] == "kvstore" and key_field in columns
+    assert transforms["external_type"] == "kvstore" and {"_key", key_field} <= set(columns)
     kept = re.findall(r"\|\s*fields\s+([^|\\]+)", search)[-1].split()
-    assert key_field in kept and set(kept) <= set(columns), (kept, columns)
+    assert {"_key", key_field} <= set(kept) and set(kept) <= set(columns), (kept, columns)
     assert re.search(r"\|\s*lookup\s+%s\s" % lookup, search), "%s merges with the stored record (idempotent fold)" % name
     if search.lstrip().startswith("| tstats"):
         return  # index summaries: the newest event per stream, folded with max()
@@ -161,18 +172,19 @@ def test_prune_rewrites_its_collection_once_a_day(name):
     baseline = BASELINES[name[:-len(lib.PRUNE_SUFFIX)] + lib.BASELINE_SUFFIX]
     lookup = re.search(r"key_field=\w+ (\w+)", baseline["search"]).group(1)
     search = spec["search"].strip()
-    key_field = re.search(r"key_field=(\w+) ", baseline["search"]).group(1)
+    key_field = _record_key(baseline["search"])
+    assert _record_key(search) == key_field, "the rewritten records keep the key the baseline upserts by"
     # inputlookup without strict=true turns a KV store error into a warning and no rows
     # (SPL reference, inputlookup), and outputlookup with no results empties the
     # collection unless override_if_empty=false (SPL reference, outputlookup)
     assert search.startswith("| inputlookup strict=true %s " % lookup), "a KV store error fails the prune"
-    # append=false empties the collection before writing; key_field makes each written
-    # record's _key the value the baseline upserts by (outputlookup, example "Overwrite KV
-    # store collections"), or the next fold would add a second record for the same key
-    assert search.endswith("| outputlookup append=false override_if_empty=false key_field=%s %s" % (key_field, lookup)), (
+    # append=false empties the collection before writing (outputlookup, example "Overwrite
+    # KV store collections"); key_field=_key with _key set to the baseline's record key keeps
+    # each record's key, or the next fold would add a second record for the same key
+    assert search.endswith("| outputlookup append=false override_if_empty=false key_field=_key %s" % lookup), (
         "the rewritten records keep the key the baseline upserts by, and no result leaves the collection as it is")
     kept = re.findall(r"\|\s*fields\s+([^|\\]+)", search)[-1].split()
-    assert key_field in kept, "the key field is written with the records"
+    assert {"_key", key_field} <= set(kept), "the key is written with the records"
     assert re.search(r"\|\s*where\s", search), "it keeps only the records inside the horizon"
     from croniter import croniter
 
