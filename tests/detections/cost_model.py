@@ -65,6 +65,8 @@ def estimate(spec):
     span = lib.new_slice_seconds(search) + 3 * context
     keys = min(selected, KEY_VALUES[key])
     around = min(_rate(main) * span, keys * _rate(main) / KEY_VALUES[key] * span)
+    if keys > int(lib.macros()["onepassword_neighbourhood_max_keys"]["definition"]):
+        around = _rate(main) * span  # past the bound the span is read without key terms
     return selected, around, runs
 
 

@@ -20,6 +20,7 @@ REPORTS = lib.reports()
 BASELINES = lib.baselines()
 PRUNES = lib.prunes()
 DAY = 86400
+FOLD_RUN = 600  # the longest a fold or a prune of a baseline collection is expected to run
 LAG = 300  # expected ingestion lag and scheduler delay (docs/detections.md, "Scheduling")
 BACKFILL_REACH = 7 * DAY  # how old (by _time) an event may be when it is indexed and still be judged
 MITRE_ID = re.compile(r"^T\d{4}(\.\d{3})?$")
@@ -127,6 +128,13 @@ def test_rule_window_covers_a_missed_run_and_its_range_a_backfill(name):
             assert now - replay.relative_time(now, earliest) >= BACKFILL_REACH, name
 
 
+def _record_key(search):
+    """The field whose value a baseline or prune search makes each record's _key."""
+    keys = re.findall(r"\|\s*eval _key=(\w+)\s", search)
+    assert len(keys) == 1, "one eval _key=<field> before the outputlookup: %s" % keys
+    return keys[0]
+
+
 @pytest.mark.parametrize("name", sorted(BASELINES))
 def test_baseline_upserts_the_records_its_window_touches(name):
     spec = BASELINES[name]
@@ -136,15 +144,19 @@ def test_baseline_upserts_the_records_its_window_touches(name):
     search = spec["search"]
     outputs = re.findall(r"\|\s*outputlookup\s+(.*)$", search, re.MULTILINE)
     assert len(outputs) == 1, name
-    match = re.fullmatch(r"append=true key_field=(\w+) (\w+)", outputs[0].strip())
-    assert match, "%s: upsert (append=true key_field=...), never a rewrite: %s" % (name, outputs[0])
-    key_field, lookup = match.groups()
+    # the documented upsert: _key carried in the results, key_field=_key (SPL reference,
+    # outputlookup, "Update field values for a single KV store collection record"); the
+    # record key stays an ordinary field of the record too, which the rules look up by
+    match = re.fullmatch(r"append=true key_field=_key (\w+)", outputs[0].strip())
+    assert match, "%s: upsert (append=true key_field=_key), never a rewrite: %s" % (name, outputs[0])
+    lookup = match.group(1)
+    key_field = _record_key(search)
     assert "inputlookup" not in search, "%s reads its stored records by key (lookup), not the whole collection" % name
     transforms = lib.transforms()[lookup]
     columns = [c.strip() for c in transforms["fields_list"].split(",")]
-    assert transforms["external_type"] == "kvstore" and key_field in columns
+    assert transforms["external_type"] == "kvstore" and {"_key", key_field} <= set(columns)
     kept = re.findall(r"\|\s*fields\s+([^|\\]+)", search)[-1].split()
-    assert key_field in kept and set(kept) <= set(columns), (kept, columns)
+    assert {"_key", key_field} <= set(kept) and set(kept) <= set(columns), (kept, columns)
     assert re.search(r"\|\s*lookup\s+%s\s" % lookup, search), "%s merges with the stored record (idempotent fold)" % name
     if search.lstrip().startswith("| tstats"):
         return  # index summaries: the newest event per stream, folded with max()
@@ -160,11 +172,20 @@ def test_prune_rewrites_its_collection_once_a_day(name):
     baseline = BASELINES[name[:-len(lib.PRUNE_SUFFIX)] + lib.BASELINE_SUFFIX]
     lookup = re.search(r"key_field=\w+ (\w+)", baseline["search"]).group(1)
     search = spec["search"].strip()
-    assert search.startswith("| inputlookup %s" % lookup) and search.endswith("| outputlookup %s" % lookup)
+    key_field = _record_key(baseline["search"])
+    assert _record_key(search) == key_field, "the rewritten records keep the key the baseline upserts by"
+    # inputlookup without strict=true turns a KV store error into a warning and no rows
+    # (SPL reference, inputlookup), and outputlookup with no results empties the
+    # collection unless override_if_empty=false (SPL reference, outputlookup)
+    assert search.startswith("| inputlookup strict=true %s " % lookup), "a KV store error fails the prune"
+    # append=false empties the collection before writing (outputlookup, example "Overwrite
+    # KV store collections"); key_field=_key with _key set to the baseline's record key keeps
+    # each record's key, or the next fold would add a second record for the same key
+    assert search.endswith("| outputlookup append=false override_if_empty=false key_field=_key %s" % lookup), (
+        "the rewritten records keep the key the baseline upserts by, and no result leaves the collection as it is")
+    kept = re.findall(r"\|\s*fields\s+([^|\\]+)", search)[-1].split()
+    assert {"_key", key_field} <= set(kept), "the key is written with the records"
     assert re.search(r"\|\s*where\s", search), "it keeps only the records inside the horizon"
-    key_field = re.search(r"key_field=(\w+) ", baseline["search"]).group(1)
-    assert re.search(r"\|\s*eval _key=%s\s" % key_field, search), (
-        "the rewritten records keep the key the baseline upserts by, or its next fold would add duplicates")
     from croniter import croniter
 
     itr = croniter(spec["cron_schedule"], lib.BASE_NOW)
@@ -172,7 +193,19 @@ def test_prune_rewrites_its_collection_once_a_day(name):
     assert itr.get_next(float) - first == DAY, "daily"
     minute = int(spec["cron_schedule"].split()[0])
     folds = {int(BASELINES[b]["cron_schedule"].split()[0]) for b in BASELINES}
-    assert minute not in folds, "no fold runs while the collection is rewritten"
+    assert minute not in folds, "no fold starts with the rewrite"
+    # The scheduler may start the prune up to schedule_window minutes late
+    # (savedsearches.conf.spec), and the fold before it may still be running: the rewrite
+    # of a collection starts at least FOLD_RUN after the fold of that collection and, at
+    # its latest start, leaves the prune FOLD_RUN before the next fold, or that fold's
+    # upserts could be overwritten by the prune's older copy of the records.
+    start = itr.get_next(float)
+    latest_start = start + 60 * int(spec["schedule_window"])
+    fold_ticks = lib.cron_ticks(baseline["cron_schedule"], start - 2 * 3600, start + 2 * 3600)
+    previous_fold = max(t for t in fold_ticks if t <= start)
+    next_fold = min(t for t in fold_ticks if t > start)
+    assert start - previous_fold >= FOLD_RUN, (name, (start - previous_fold) / 60)
+    assert next_fold - latest_start >= FOLD_RUN, (name, (next_fold - latest_start) / 60)
 
 
 def test_no_mvexpand_and_no_mvzip_anywhere():
