@@ -86,7 +86,8 @@ def test_unit_tests_import_nothing_beyond_the_unit_requirements():
     allowed = {"pytest", "responses", "requests", "splunklib", "splunktaucclib", "solnlib", "urllib3", "socks",
                "onepassword_events", "helpers", "import_declare_test", "onepassword_splunk",
                "onepassword_events_helper", "onepassword_account_validation", "onepassword_input_handler",
-               "onepassword_events_cli", "onepassword_review_handler", "simulator", "splunkd_fake"}
+               "onepassword_events_cli", "onepassword_review_handler", "simulator", "splunkd_fake",
+               "hostile_server"}
     stdlib = set(sys.stdlib_module_names)
     found = set()
     for folder in ("unit", "helpers"):
