@@ -25,6 +25,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from conf_reader import read_conf
 from helpers.tokens import make_token
 from splunkd_fake import (
     ACCOUNT_CONF,
@@ -80,10 +81,8 @@ def test_solnlib_finds_splunkd_through_server_and_web_conf(splunkd):
     from solnlib import splunkenv
 
     local = os.path.join(splunkd.splunk_home, "etc", "system", "local")
-    with open(os.path.join(local, "web.conf"), encoding="utf-8") as handle:
-        assert "mgmtHostPort = 127.0.0.1:%d" % splunkd.port in handle.read()
-    with open(os.path.join(local, "server.conf"), encoding="utf-8") as handle:
-        assert "enableSplunkdSSL = false" in handle.read()
+    assert read_conf(os.path.join(local, "web.conf"))["settings"]["mgmtHostPort"] == "127.0.0.1:%d" % splunkd.port
+    assert read_conf(os.path.join(local, "server.conf"))["sslConfig"]["enableSplunkdSSL"] == "false"
     assert splunkenv.get_splunkd_access_info(splunkd.session_key) == ("http", "127.0.0.1", splunkd.port)
     asked = [(r.path, r.query.get("output_mode")) for r in splunkd.requests]
     assert asked == [("/servicesNS/nobody/system/configs/conf-server/sslConfig", "json"),
