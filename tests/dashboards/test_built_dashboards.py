@@ -56,11 +56,10 @@ def test_the_built_addon_declares_the_capability_role_and_record_permissions(bui
     authorize = read_conf(os.path.join(built_addon, "default", "authorize.conf"))
     assert "capability::" + review.CAPABILITY in authorize
     assert authorize["role_" + review.REVIEWER_ROLE][review.CAPABILITY] == "enabled"
-    meta = open(os.path.join(built_addon, "metadata", "default.meta"), encoding="utf-8").read()
+    meta = read_conf(os.path.join(built_addon, "metadata", "default.meta"))
     app = read_conf(os.path.join(built_addon, "default", "app.conf"))
     for conf in (RECORDS_CONF, REVISIONS_CONF):
-        access = re.search(r"^\[%s\]\naccess = (.*)$" % conf, meta, flags=re.M).group(1)
-        assert access == "read : [ * ], write : [ admin, sc_admin ]"  # reviewers write through the endpoint only
+        assert meta[conf]["access"] == "read : [ * ], write : [ admin, sc_admin ]"  # reviewers write through the endpoint only
         assert app["triggers"]["reload." + conf] == "simple"
         assert os.path.exists(os.path.join(built_addon, "README", conf + ".conf.spec"))
     # records are never shipped: they live in local/ of the installed add-on
