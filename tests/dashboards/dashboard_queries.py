@@ -23,6 +23,10 @@ import sys
 import xml.etree.ElementTree as ET
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+if os.path.join(ROOT, "tests") not in sys.path:  # run as a script
+    sys.path.insert(0, os.path.join(ROOT, "tests"))
+from conf_reader import read_conf  # noqa: E402,F401  (stub_rows reads the confs through here)
+
 PACKAGE = os.path.join(ROOT, "package")
 VIEWS = os.path.join(PACKAGE, "default", "data", "ui", "views")
 # Views ucc-gen generates into the built package (not in package/).
@@ -30,27 +34,6 @@ UCC_VIEWS = ("inputs", "configuration", "dashboard")
 
 # $name$ or $name|filter$; "$$" is a literal dollar sign in Dashboard Studio.
 TOKEN = re.compile(r"\$([A-Za-z_][\w.:\-]*?)(?:\|([a-z]+))?\$")
-
-
-def read_conf(path):
-    """Stanza -> {key: value} of a Splunk .conf file (backslash continuation lines joined with newlines)."""
-    stanzas, current, pending = {}, None, ""
-    with open(path, encoding="utf-8") as handle:
-        for raw in handle:
-            line = pending + raw.rstrip("\r\n")
-            if line.endswith("\\"):
-                pending = line[:-1] + "\n"
-                continue
-            pending = ""
-            stripped = line.strip()
-            if not stripped or stripped.startswith("#"):
-                continue
-            if stripped.startswith("[") and stripped.endswith("]"):
-                current = stanzas.setdefault(stripped[1:-1], {})
-            elif current is not None and "=" in line:
-                key, value = line.split("=", 1)
-                current[key.strip()] = value.strip()
-    return stanzas
 
 
 def dashboard_files():

@@ -25,6 +25,7 @@ try:
     import dashboard_queries as dq
 except ImportError:  # imported from another test folder, as dashboards.spl_fields
     from dashboards import dashboard_queries as dq
+from conf_reader import read_conf  # noqa: E402
 
 MACROS = os.path.join(dq.PACKAGE, "default", "macros.conf")
 AGGREGATING = {"stats", "eventstats", "streamstats", "timechart", "chart", "table", "top", "dedup", "sort", "head",
@@ -32,7 +33,7 @@ AGGREGATING = {"stats", "eventstats", "streamstats", "timechart", "chart", "tabl
 
 
 def macros():
-    return {name: spec["definition"] for name, spec in dq.read_conf(MACROS).items() if "definition" in spec}
+    return {name: spec["definition"] for name, spec in read_conf(MACROS).items() if "definition" in spec}
 
 
 def expand(query, definitions=None):

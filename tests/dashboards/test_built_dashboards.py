@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import dashboard_queries as dq
+from conf_reader import read_conf
 from onepassword_reviews import model as review
 from onepassword_reviews.store import RECORDS_CONF, REVISIONS_CONF
 
@@ -31,7 +32,7 @@ def test_the_built_views_are_the_package_views(built_addon):
 
 
 def test_the_review_endpoint_is_generated_with_our_guarded_handler(built_addon):
-    restmap = dq.read_conf(os.path.join(built_addon, "default", "restmap.conf"))
+    restmap = read_conf(os.path.join(built_addon, "default", "restmap.conf"))
     members = [m.strip() for m in restmap["admin:ta_1password_events_configuration"]["members"].split(",")]
     assert "ta_1password_events_review" in members
     handler = restmap["admin_external:ta_1password_events_review"]
@@ -47,33 +48,32 @@ def test_the_review_endpoint_is_generated_with_our_guarded_handler(built_addon):
     endpoint = restmap["script:ta_1password_events_review_records"]
     assert endpoint["passSystemAuth"] == "true" and endpoint["scripttype"] == "persist"
     assert os.path.exists(os.path.join(built_addon, "bin", endpoint["script"]))
-    web = dq.read_conf(os.path.join(built_addon, "default", "web.conf"))
+    web = read_conf(os.path.join(built_addon, "default", "web.conf"))
     assert "expose:ta_1password_events_review_specified" in web
 
 
 def test_the_built_addon_declares_the_capability_role_and_record_permissions(built_addon):
-    authorize = dq.read_conf(os.path.join(built_addon, "default", "authorize.conf"))
+    authorize = read_conf(os.path.join(built_addon, "default", "authorize.conf"))
     assert "capability::" + review.CAPABILITY in authorize
     assert authorize["role_" + review.REVIEWER_ROLE][review.CAPABILITY] == "enabled"
-    meta = open(os.path.join(built_addon, "metadata", "default.meta"), encoding="utf-8").read()
-    app = dq.read_conf(os.path.join(built_addon, "default", "app.conf"))
+    meta = read_conf(os.path.join(built_addon, "metadata", "default.meta"))
+    app = read_conf(os.path.join(built_addon, "default", "app.conf"))
     for conf in (RECORDS_CONF, REVISIONS_CONF):
-        access = re.search(r"^\[%s\]\naccess = (.*)$" % conf, meta, flags=re.M).group(1)
-        assert access == "read : [ * ], write : [ admin, sc_admin ]"  # reviewers write through the endpoint only
+        assert meta[conf]["access"] == "read : [ * ], write : [ admin, sc_admin ]"  # reviewers write through the endpoint only
         assert app["triggers"]["reload." + conf] == "simple"
         assert os.path.exists(os.path.join(built_addon, "README", conf + ".conf.spec"))
     # records are never shipped: they live in local/ of the installed add-on
     assert not os.path.exists(os.path.join(built_addon, "default", RECORDS_CONF + ".conf"))
-    assert dq.read_conf(os.path.join(built_addon, "default", REVISIONS_CONF + ".conf")) == {}
+    assert read_conf(os.path.join(built_addon, "default", REVISIONS_CONF + ".conf")) == {}
     assert not os.path.exists(os.path.join(built_addon, "local"))
 
 
 def test_the_checkpoint_lookup_and_dashboard_macros_ship(built_addon):
-    transforms = dq.read_conf(os.path.join(built_addon, "default", "transforms.conf"))
+    transforms = read_conf(os.path.join(built_addon, "default", "transforms.conf"))
     assert transforms["onepassword_checkpoints"]["collection"] == "ta_1password_events_checkpoints"
-    collections = dq.read_conf(os.path.join(built_addon, "default", "collections.conf"))
+    collections = read_conf(os.path.join(built_addon, "default", "collections.conf"))
     assert "ta_1password_events_checkpoints" in collections
-    macros = dq.read_conf(os.path.join(built_addon, "default", "macros.conf"))
+    macros = read_conf(os.path.join(built_addon, "default", "macros.conf"))
     for name in ("onepassword_collector_logs", "onepassword_checkpoints", "onepassword_review_records",
                  "onepassword_review_change_log", "onepassword_review_conf_changes", "onepassword_fired_alerts",
                  "onepassword_risk_events", "onepassword_detection_rules"):

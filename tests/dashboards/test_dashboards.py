@@ -13,6 +13,7 @@ from urllib.parse import unquote
 import pytest
 
 import dashboard_queries as dq
+from conf_reader import read_conf
 
 DEFAULT = os.path.join(dq.PACKAGE, "default")
 LOOKUPS = os.path.join(dq.PACKAGE, "lookups")
@@ -37,7 +38,7 @@ ROW_TOKEN = re.compile(r"^(row\.[\w]+\.value|click\.(name|value|name2|value2)|va
 
 
 def conf(name):
-    return dq.read_conf(os.path.join(DEFAULT, name))
+    return read_conf(os.path.join(DEFAULT, name))
 
 
 def macros():
@@ -230,11 +231,23 @@ def _lookups_used(text):
     return re.findall(r"\b(?:input)?lookup\s+(?:append=\w+\s+)?([\w-]+)", text)
 
 
+def _macros_the_dashboards_reach():
+    """Names of the macros the dashboard searches use, directly or inside other macros."""
+    defined, reached = macros(), set()
+    pending = [name for entry in QUERIES for name in _macro_names(entry["query"])]
+    while pending:
+        name = pending.pop()
+        if name in defined and name not in reached:
+            reached.add(name)
+            pending.extend(_macro_names(defined[name]["definition"]))
+    return reached
+
+
 def test_every_lookup_a_dashboard_uses_exists():
+    """A lookup a panel reads, itself or through a macro, that has no transforms stanza or file fails."""
     transforms = conf("transforms.conf")
     texts = [q["query"] for q in QUERIES]
-    texts += [spec["definition"] for name, spec in macros().items()
-              if "# --- dashboards ---" in _block_of(name)]
+    texts += [macros()[name]["definition"] for name in _macros_the_dashboards_reach()]
     used = set()
     for text in texts:
         used.update(_lookups_used(text))
@@ -247,18 +260,6 @@ def test_every_lookup_a_dashboard_uses_exists():
             assert os.path.exists(os.path.join(LOOKUPS, spec["filename"])), name
         else:
             assert spec.get("external_type") == "kvstore", name
-
-
-def _block_of(macro_name):
-    """The comment block header a macro stanza sits under in macros.conf."""
-    text = open(os.path.join(DEFAULT, "macros.conf"), encoding="utf-8").read()
-    header = ""
-    for line in text.splitlines():
-        if line.startswith("# ---"):
-            header = line
-        if line.strip() == f"[{macro_name}]":
-            return header
-    return ""
 
 
 def test_lookup_columns_used_by_the_dashboards_exist():

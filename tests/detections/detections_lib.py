@@ -21,6 +21,8 @@ for path in (KNOWLEDGE, SCENARIOS):
     if path not in sys.path:
         sys.path.insert(0, path)
 
+import conf_reader as conf  # noqa: E402
+
 RULE_SUFFIX = " - Rule"
 REPORT_SUFFIX = " - Report"
 BASELINE_SUFFIX = " - Baseline"
@@ -29,20 +31,11 @@ NAME_PREFIX = "1Password - "
 
 
 def read_conf(name):
-    from addonfactory_splunk_conf_parser_lib import TABConfigParser
-
-    parser = TABConfigParser()
-    parser.read(os.path.join(DEFAULT, name))
-    return parser.item_dict()
+    return conf.read_conf(os.path.join(DEFAULT, name))
 
 
 def savedsearches():
-    """{stanza: settings}, with line continuations turned into plain newlines."""
-    stanzas = read_conf("savedsearches.conf")
-    for settings in stanzas.values():
-        for key, value in list(settings.items()):
-            settings[key] = value.replace("\\\n", "\n")
-    return stanzas
+    return read_conf("savedsearches.conf")
 
 
 def rules():

@@ -45,16 +45,7 @@ def test_docs_state_the_computed_cost():
 
 
 def _meta():
-    stanzas, current = {}, None
-    for line in open(META, encoding="utf-8"):
-        line = line.strip()
-        if line.startswith("["):
-            current = line[1:-1]
-            stanzas[current] = {}
-        elif "=" in line and not line.startswith("#") and current is not None:
-            key, value = line.split("=", 1)
-            stanzas[current][key.strip()] = value.strip()
-    return stanzas
+    return lib.conf.read_conf(META)
 
 
 def _readers(access):
@@ -67,7 +58,7 @@ def test_baseline_collections_and_lookups_are_not_readable_by_everyone():
     baselines = set()
     for spec in lib.baselines().values():
         baselines.add(re.search(r"outputlookup\s+(?:\w+=\S+\s+)*(\w+)", spec["search"]).group(1))
-    assert len(baselines) == 4
+    assert baselines, "no baseline writes a lookup"
     for lookup in baselines:
         collection = lib.transforms()[lookup]["collection"]
         for stanza in ("transforms/%s" % lookup, "collections/%s" % collection):

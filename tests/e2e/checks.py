@@ -5,13 +5,14 @@ requirement samples. No Splunk here: tests/e2e_helpers unit-tests all of it.
 """
 
 import calendar
-import configparser
 import json
 import os
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter
 from decimal import Decimal
+
+from conf_reader import read_conf, repeated_settings
 
 from .settings import ROOT
 
@@ -110,11 +111,10 @@ def dataset_of(model_spec):
 
 
 def read_data_conf(path=DATA_CONF):
-    parser = configparser.RawConfigParser(strict=True, interpolation=None)
-    parser.optionxform = str
-    with open(path, encoding="utf-8") as handle:
-        parser.read_file(handle)
-    return {section: dict(parser.items(section)) for section in parser.sections()}
+    repeated = repeated_settings(path)
+    if repeated:
+        raise ValueError("%s writes these twice: %s" % (path, repeated))
+    return read_conf(path)
 
 
 class SampleEvent:

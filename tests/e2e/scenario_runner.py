@@ -29,6 +29,7 @@ if SCENARIOS_DIR not in sys.path:
     sys.path.insert(0, SCENARIOS_DIR)
 
 import replay  # noqa: E402  (samples/scenarios/replay.py, standard library only)
+from conf_reader import read_conf  # noqa: E402
 
 SAVEDSEARCHES_CONF = os.path.join(ROOT, "package", "default", "savedsearches.conf")
 INDEX_MACRO = "1password_index"
@@ -452,16 +453,6 @@ def replay_into_splunk(client, stack, hec_url, hec_token, service, plans, timeou
 
 
 # -- rules that need the CIM app ----------------------------------------------------------------
-def read_conf(path):
-    """Stanza -> {key: value} of a .conf file (tests/dashboards/dashboard_queries.py's reader)."""
-    sys.path.insert(0, os.path.join(ROOT, "tests", "dashboards"))
-    try:
-        import dashboard_queries
-    finally:
-        sys.path.pop(0)
-    return dashboard_queries.read_conf(path)
-
-
 def read_savedsearches(path=SAVEDSEARCHES_CONF):
     return read_conf(path)
 

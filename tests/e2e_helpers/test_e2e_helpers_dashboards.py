@@ -13,7 +13,7 @@ DEFINITIONS = dr.definitions()
 
 
 def test_there_are_searches_for_every_dashboard():
-    assert {e["dashboard"] for e in QUERIES} == set(DEFINITIONS) and len(DEFINITIONS) == 6
+    assert DEFINITIONS and {e["dashboard"] for e in QUERIES} == set(DEFINITIONS)
     ids = [dr.entry_id(e) for e in QUERIES]
     assert len(ids) == len(set(ids))
 

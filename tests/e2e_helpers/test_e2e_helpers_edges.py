@@ -10,11 +10,12 @@ import re
 import pytest
 
 from e2e import scenario_runner as sr
+from conf_reader import read_conf
 from e2e.settings import ROOT
 
 MANIFEST = sr.replay.load_manifest()
 SAVED = sr.read_savedsearches()
-MACROS = sr.read_conf(os.path.join(ROOT, "package", "default", "macros.conf"))
+MACROS = read_conf(os.path.join(ROOT, "package", "default", "macros.conf"))
 RULES = {name: spec for name, spec in SAVED.items() if name.endswith(" - Rule")}
 BY_SEARCH = {rule["savedsearch"]: rule_id for rule_id, rule in MANIFEST["rules"].items()}
 MACRO_REF = re.compile(r"`([A-Za-z0-9_]+)(?:\(([^`]*)\))?`")

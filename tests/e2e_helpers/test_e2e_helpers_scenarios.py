@@ -13,6 +13,7 @@ import time
 import pytest
 
 from e2e import scenario_runner as sr
+from conf_reader import read_conf
 from e2e.settings import ROOT, SPLUNK_LOG_DIR
 
 INDEX_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*\Z")
@@ -173,7 +174,7 @@ def test_baseline_lookup_skips_outputlookup_options():
     with pytest.raises(ValueError):
         sr.baseline_lookup("| inputlookup onepassword_x")
     saved = sr.read_savedsearches()
-    transforms = sr.read_conf(os.path.join(ROOT, "package", "default", "transforms.conf"))
+    transforms = read_conf(os.path.join(ROOT, "package", "default", "transforms.conf"))
     for name, spec in saved.items():
         if name.endswith(" - Baseline"):
             assert sr.baseline_lookup(spec["search"]) in transforms, name
@@ -255,7 +256,7 @@ def test_merged_fixtures_union_rows_and_keep_the_first_macro(plans):
 
 
 def test_every_fixture_lookup_exists_with_the_columns_the_rows_use(plans):
-    transforms = sr.read_conf(os.path.join(ROOT, "package", "default", "transforms.conf"))
+    transforms = read_conf(os.path.join(ROOT, "package", "default", "transforms.conf"))
     for plan in plans:
         for lookup, rows in plan.run.lookups.items():
             assert lookup in transforms, lookup
@@ -267,7 +268,7 @@ def test_every_fixture_lookup_exists_with_the_columns_the_rows_use(plans):
 
 
 def test_every_macro_the_runner_sets_exists_in_the_add_on(plans):
-    macros = sr.read_conf(os.path.join(ROOT, "package", "default", "macros.conf"))
+    macros = read_conf(os.path.join(ROOT, "package", "default", "macros.conf"))
     assert sr.INDEX_MACRO in macros
     for plan in plans:
         for name in plan.macros():

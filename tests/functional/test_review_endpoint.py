@@ -16,7 +16,6 @@ splunkd sends an EAI handler. The change log is the real solnlib logger of the e
 under the fake splunkd's $SPLUNK_HOME.
 """
 
-import configparser
 import json
 import os
 import re
@@ -35,6 +34,7 @@ import onepassword_review_handler as tab
 import onepassword_splunk
 from dashboards import dashboard_queries as dq
 from dashboards.spl_fields import fields_of
+from conf_reader import read_conf
 from onepassword_reviews import model as review
 from onepassword_reviews.changelog import CHANGE_LOG
 from onepassword_reviews.store import RECORDS_CONF, REVISIONS_CONF
@@ -567,22 +567,15 @@ def test_identity_comes_from_splunkd_current_context(splunkd):
 
 # ---- declarations: capability, role, the configuration tab ----------------------------------------------
 
-def _conf(path):
-    parser = configparser.RawConfigParser(strict=True, delimiters=("=",), interpolation=None)
-    parser.optionxform = str
-    parser.read(path, encoding="utf-8")
-    return parser
-
-
 def test_authorize_conf_declares_the_capability_and_the_reviewer_role():
-    authorize = _conf(os.path.join(PACKAGE, "default", "authorize.conf"))
-    assert authorize.has_section("capability::" + review.CAPABILITY)
+    authorize = read_conf(os.path.join(PACKAGE, "default", "authorize.conf"))
+    assert "capability::" + review.CAPABILITY in authorize
     role = authorize["role_" + review.REVIEWER_ROLE]
     assert role["importRoles"] == "user" and role[review.CAPABILITY] == "enabled"
     assert authorize["role_admin"][review.CAPABILITY] == "enabled"
-    for section in authorize.sections():  # no built-in role is widened beyond this capability
+    for section in authorize:  # no built-in role is widened beyond this capability
         if section.startswith("role_") and section != "role_" + review.REVIEWER_ROLE:
-            assert dict(authorize[section]) == {review.CAPABILITY: "enabled"}, section
+            assert authorize[section] == {review.CAPABILITY: "enabled"}, section
 
 
 def test_the_configuration_tab_matches_the_endpoint():
@@ -653,7 +646,7 @@ def test_the_dashboards_history_search_reads_the_change_logs_json_fields(splunkd
 def test_the_dashboards_revision_panel_reads_the_revisions_file(splunkd):
     """The revisions macro asks for the fields the endpoint writes, and the tab's record macro for the
     fields of the listed record."""
-    macros = dq.read_conf(os.path.join(PACKAGE, "default", "macros.conf"))
+    macros = read_conf(os.path.join(PACKAGE, "default", "macros.conf"))
     revisions_macro = macros["onepassword_review_revisions"]["definition"]
     assert "configs/conf-" + REVISIONS_CONF in revisions_macro
     assert create(splunkd, "alice", "r1").status_code == 201

@@ -19,9 +19,9 @@ import time
 
 import pytest
 import requests
-from addonfactory_splunk_conf_parser_lib import TABConfigParser
 
 from functional_helpers import ROOT, rfc3339, run_cli, uuid_of
+from conf_reader import read_conf
 from simulator import STREAMS, EventsApiSimulator
 
 SERVER = os.path.join(ROOT, "tests", "simulator", "server.py")
@@ -207,9 +207,7 @@ def test_help_runs_on_a_plain_python_and_documents_what_the_readme_lists():
 
 # -- item 6: nothing of the demo's data is in a shipped example row ----------------------
 def _lookup_definitions():
-    parser = TABConfigParser()
-    parser.read(TRANSFORMS)
-    return {stanza["filename"]: stanza for stanza in parser.item_dict().values() if "filename" in stanza}
+    return {stanza["filename"]: stanza for stanza in read_conf(TRANSFORMS).values() if "filename" in stanza}
 
 
 def _rows(filename):

@@ -25,6 +25,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from conf_reader import read_conf
 from helpers.tokens import make_token
 from splunkd_fake import (
     ACCOUNT_CONF,
@@ -80,10 +81,8 @@ def test_solnlib_finds_splunkd_through_server_and_web_conf(splunkd):
     from solnlib import splunkenv
 
     local = os.path.join(splunkd.splunk_home, "etc", "system", "local")
-    with open(os.path.join(local, "web.conf"), encoding="utf-8") as handle:
-        assert "mgmtHostPort = 127.0.0.1:%d" % splunkd.port in handle.read()
-    with open(os.path.join(local, "server.conf"), encoding="utf-8") as handle:
-        assert "enableSplunkdSSL = false" in handle.read()
+    assert read_conf(os.path.join(local, "web.conf"))["settings"]["mgmtHostPort"] == "127.0.0.1:%d" % splunkd.port
+    assert read_conf(os.path.join(local, "server.conf"))["sslConfig"]["enableSplunkdSSL"] == "false"
     assert splunkenv.get_splunkd_access_info(splunkd.session_key) == ("http", "127.0.0.1", splunkd.port)
     asked = [(r.path, r.query.get("output_mode")) for r in splunkd.requests]
     assert asked == [("/servicesNS/nobody/system/configs/conf-server/sslConfig", "json"),
@@ -239,49 +238,6 @@ def test_a_wrong_session_key_is_refused(splunkd):
 
 
 # -- KV store checkpoints ----------------------------------------------------------------------
-def test_kvstore_checkpoint_store_round_trip(splunkd):
-    import onepassword_splunk as edge
-
-    store = edge.checkpoint_store(splunkd.session_key)
-    # solnlib created the missing collection with the field the add-on declares
-    assert splunkd.kv_collections() == {CHECKPOINT_COLLECTION: {"state": "string"}}
-    key = "acme_events.auditevents"
-    assert store.get(key) is None
-
-    state = {"version": 1, "account": "acme", "host": "events.1password.com", "cursor": "aGVsbG8=",
-             "newest_second": 1767225600, "recent_since": 1767224700, "recent": [[1767225600, "U1"]]}
-    store.save(key, json.dumps(state))
-    record = splunkd.kv_records()[key]
-    # the add-on hands solnlib its state as JSON text, which solnlib stores as a JSON string
-    assert record["_key"] == key and isinstance(record["state"], str)
-    assert json.loads(json.loads(record["state"])) == state
-    assert set(record) == {"_key", "state", "_user"}
-    assert store.get(key) == state
-    # a state saved by an earlier version (the object itself) still reads
-    splunkd.kv_put(key, {"state": json.dumps(state)})
-    assert store.get(key) == state
-
-    store.save(key, json.dumps(dict(state, cursor="bmV4dA==")))
-    assert store.get(key)["cursor"] == "bmV4dA==" and list(splunkd.kv_records()) == [key]
-
-    store.delete(key)
-    assert splunkd.kv_records() == {} and store.get(key) is None
-    store.delete(key)  # a missing record: 404, which is not an error
-    statuses = [r.status for r in splunkd.requests_for(kind="kvstore") if r.method == "DELETE"]
-    assert statuses == [200, 404]
-
-
-def test_kvstore_starting_up_is_retried(splunkd):
-    import onepassword_splunk as edge
-
-    splunkd.fail_kvstore(times=1, status=503)
-    store = edge.checkpoint_store(splunkd.session_key)
-    store.save("a.signinattempts", json.dumps({"cursor": "c"}))
-    assert splunkd.kv_states() == {"a.signinattempts": {"cursor": "c"}}
-    kv = [r.status for r in splunkd.requests if r.kind.startswith("kvstore")]
-    assert kv[0] == 503 and 503 not in kv[1:]
-
-
 def test_the_input_rest_handler_deletes_the_checkpoints_of_a_removed_input(splunkd):
     import onepassword_input_handler as handler
 

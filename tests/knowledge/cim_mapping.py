@@ -13,6 +13,8 @@ import json
 import os
 import re
 
+from conf_reader import read_conf
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PACKAGE = os.path.join(ROOT, "package")
 LOOKUPS = os.path.join(PACKAGE, "lookups")
@@ -21,14 +23,6 @@ SIGNIN = "1password:insights:signin_attempts"
 ITEM = "1password:insights:item_usages"
 AUDIT = "1password:insights:audit_events"
 SOURCETYPES = (SIGNIN, ITEM, AUDIT)
-
-
-def read_conf(path):
-    from addonfactory_splunk_conf_parser_lib import TABConfigParser
-
-    parser = TABConfigParser()
-    parser.read(path)
-    return parser.item_dict()
 
 
 def read_csv(name):

@@ -6,9 +6,8 @@ import os
 import re
 
 import pytest
-from addonfactory_splunk_conf_parser_lib import TABConfigParser
-
-from cim_mapping import LOOKUPS, PACKAGE, ROOT, SOURCETYPES, lookup_pairs, read_conf
+from cim_mapping import LOOKUPS, PACKAGE, ROOT, SOURCETYPES, lookup_pairs
+from conf_reader import read_conf, read_conf_text, repeated_settings
 
 DEFAULT = os.path.join(PACKAGE, "default")
 KNOWLEDGE_CONFS = ("props.conf", "transforms.conf", "eventtypes.conf", "tags.conf", "macros.conf")
@@ -18,26 +17,8 @@ ALL_CONFS = sorted(name for name in os.listdir(DEFAULT) if name.endswith(".conf"
 @pytest.mark.parametrize("name", ALL_CONFS)
 def test_conf_file_parses_without_duplicates(name):
     path = os.path.join(DEFAULT, name)
-    parser = TABConfigParser()
-    parser.read(path)
-    assert parser.item_dict() or name not in KNOWLEDGE_CONFS, "%s is empty" % name
-    # The parser silently merges repeated stanzas and keys; Splunk would keep only one.
-    stanzas, keys = set(), set()
-    stanza = None
-    continued = False
-    for raw in open(path, encoding="utf-8"):
-        line = raw.strip()
-        was_continued, continued = continued, raw.rstrip("\n").endswith("\\")
-        if was_continued or not line or line.startswith("#"):
-            continue  # a value continued from the line before (ends in a backslash)
-        if line.startswith("["):
-            stanza = line
-            assert stanza not in stanzas, "%s: stanza %s appears twice" % (name, stanza)
-            stanzas.add(stanza)
-            continue
-        key = (stanza, line.split("=", 1)[0].strip())
-        assert key not in keys, "%s: %s appears twice in %s" % (name, key[1], stanza)
-        keys.add(key)
+    assert read_conf(path) or name not in KNOWLEDGE_CONFS, "%s is empty" % name
+    assert repeated_settings(path) == [], "%s: written twice, Splunk keeps one" % name
 
 
 def test_knowledge_confs_exist():
@@ -45,31 +26,15 @@ def test_knowledge_confs_exist():
         assert name in ALL_CONFS
 
 
-def _read_meta(text):
-    """.meta files have an unnamed "[]" stanza, which the conf parsers drop."""
-    stanzas, current = {}, None
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        header = re.match(r"^\[(.*)\]$", line)
-        if header:
-            current = stanzas.setdefault(header.group(1), {})
-        else:
-            key, value = (part.strip() for part in line.split("=", 1))
-            current[key] = value
-    return stanzas
-
-
 def test_default_meta_exports_search_time_knowledge_and_matches_ucc_default():
     from splunk_add_on_ucc_framework.meta_conf import DEFAULT as UCC_DEFAULT
 
-    meta = _read_meta(open(os.path.join(PACKAGE, "metadata", "default.meta"), encoding="utf-8").read())
+    meta = read_conf(os.path.join(PACKAGE, "metadata", "default.meta"))
     # The app-level stanza keeps ucc-gen's permissions for the UI, the inputs and the REST
     # handlers, without its owner: Splunk Cloud has no "admin" user, and a scheduled search
     # whose owner does not exist is orphaned and never runs. No stanza names an owner, so
     # every object (the scheduled searches above all) belongs to "nobody".
-    ucc = dict(_read_meta(UCC_DEFAULT)[""])
+    ucc = dict(read_conf_text(UCC_DEFAULT)[""])
     ucc.pop("owner", None)
     assert meta[""] == ucc
     assert all("owner" not in settings for settings in meta.values())

@@ -25,6 +25,7 @@ import base64
 import copy
 import hashlib
 import http.server
+import importlib.util
 import json
 import os
 import re
@@ -74,28 +75,17 @@ def credential_realm(app, conf):
     return "__REST_CREDENTIAL__#%s#configs/conf-%s" % (app, conf)
 
 
-def parse_conf_text(text):
-    """A .conf file as {stanza: {key: value}} (keys before any stanza: 'default')."""
-    stanzas = {}
-    current = stanzas.setdefault("default", {})
-    pending = ""
-    for line in text.splitlines():
-        if line.endswith("\\"):
-            pending += line[:-1] + "\n"
-            continue
-        line, pending = pending + line, ""
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        if stripped.startswith("[") and stripped.endswith("]"):
-            current = stanzas.setdefault(stripped[1:-1].strip(), {})
-            continue
-        if "=" in stripped:
-            key, value = stripped.split("=", 1)
-            current[key.strip()] = value.strip()
-    if not stanzas["default"]:
-        del stanzas["default"]
-    return stanzas
+def _load_runtime():
+    """A fresh copy of splunk_site/splunkd_fake_runtime.py (what splunkd's python gives a script)."""
+    spec = importlib.util.spec_from_file_location(
+        "_fake_splunkd_runtime", os.path.join(SPLUNK_SITE, "splunkd_fake_runtime.py")
+    )
+    runtime = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(runtime)
+    return runtime
+
+
+parse_conf_text = _load_runtime().parse_conf_text  # the stdlib .conf reader both sides of the fake share
 
 
 def conf_text(stanzas):
@@ -160,15 +150,9 @@ def activate_splunk_home(splunk_home):
     (splunk.rest.simpleRequest, make_splunkhome_path) to the fake runtime,
     which finds the management port in etc/system/local/{server,web}.conf.
     Everything is restored on exit."""
-    import importlib.util
-
     import solnlib.splunkenv as splunkenv
 
-    spec = importlib.util.spec_from_file_location(
-        "_fake_splunkd_runtime", os.path.join(SPLUNK_SITE, "splunkd_fake_runtime.py")
-    )
-    runtime = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(runtime)
+    runtime = _load_runtime()
     saved_env = {k: os.environ.get(k) for k in ("SPLUNK_HOME", "SPLUNK_BINDIP", "SPLUNKD_URI", "NO_PROXY", "no_proxy")}
     saved_attrs = {k: getattr(splunkenv, k) for k in ("simpleRequest", "msp")}
     os.environ["SPLUNK_HOME"] = os.path.abspath(str(splunk_home))

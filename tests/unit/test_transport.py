@@ -15,7 +15,6 @@ import pytest
 
 from onepassword_events.client import EventsApiClient, RetryPolicy
 from onepassword_events.errors import MalformedResponseError, ServerError, StopRequested, TransportError
-from onepassword_events.readahead import FetchNow, ReadAhead
 from helpers.tokens import make_token
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "functional"))
@@ -70,24 +69,6 @@ def test_a_stop_cuts_the_attempt_in_flight_at_once(framing):
     assert time.monotonic() - started < 0.9
 
 
-def test_read_ahead_page_returns_on_a_stop_while_its_worker_waits():
-    stop = threading.Event()
-
-    def behave(conn, request):
-        server.stopped.wait(30)  # says nothing at all
-        return False
-
-    with HostileServer(behave) as server:
-        fetcher = ReadAhead(client(server, read_timeout=30, stop_requested=stop.is_set), PATH)
-        fetcher.request({"cursor": "x"})
-        threading.Timer(0.3, stop.set).start()
-        started = time.monotonic()
-        with pytest.raises(StopRequested):
-            fetcher.page()
-        fetcher.close()
-    assert time.monotonic() - started < 0.9
-
-
 @pytest.mark.parametrize("declared, sent", [(500, b'{"cursor":"C","has_more":false,"items":[]}'),
                                             (10, b'{"cursor":"C","has_more":false,"items":[]}')])
 def test_a_body_shorter_or_longer_than_declared_is_never_a_page(declared, sent):
@@ -97,22 +78,6 @@ def test_a_body_shorter_or_longer_than_declared_is_never_a_page(declared, sent):
 
     with HostileServer(behave) as server, client(server) as api, pytest.raises(MalformedResponseError):
         api.fetch_page(PATH, {"cursor": "x"})
-
-
-@pytest.mark.parametrize("fetcher_class", [FetchNow, ReadAhead])
-def test_a_200_that_is_not_a_page_is_asked_for_again_under_the_one_budget(fetcher_class):
-    def behave(conn, request):
-        conn.sendall(response(200, "<html>not a page</html>"))
-
-    with HostileServer(behave) as server:
-        api = client(server, retry=RetryPolicy(budget=60, max_attempts=3))
-        fetcher = fetcher_class(api, PATH)
-        fetcher.request({"cursor": "x"})
-        with pytest.raises(MalformedResponseError, match="gave up after 3 attempts"):
-            fetcher.page()
-        fetcher.close()
-        api.close()
-    assert len(server.requests) == 3
 
 
 def test_the_introspect_fallback_shares_the_request_budget():

@@ -66,31 +66,40 @@ def make_splunkhome_path(parts):
     return path
 
 
-def read_conf(path):
-    """{stanza: {key: value}} of one .conf file ({} when absent)."""
+def parse_conf_text(text):
+    """A .conf or .meta file's text as {stanza: {key: value}} (keys before any stanza: 'default').
+
+    The tests' one standard-library .conf reader, for the fake splunkd, which runs under any
+    python3; everything else reads through tests/conf_reader.py."""
     stanzas = {}
-    try:
-        with open(path, encoding="utf-8") as handle:
-            lines = handle.read().splitlines()
-    except OSError:
-        return stanzas
     current = stanzas.setdefault("default", {})
     pending = ""
-    for line in lines:
+    for line in text.splitlines():
         if line.endswith("\\"):
             pending += line[:-1] + "\n"
             continue
         line, pending = pending + line, ""
-        text = line.strip()
-        if not text or text.startswith("#"):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
             continue
-        if text.startswith("[") and text.endswith("]"):
-            current = stanzas.setdefault(text[1:-1].strip(), {})
+        if stripped.startswith("[") and stripped.endswith("]"):
+            current = stanzas.setdefault(stripped[1:-1].strip(), {})
             continue
-        if "=" in text:
-            key, value = text.split("=", 1)
+        if "=" in stripped:
+            key, value = stripped.split("=", 1)
             current[key.strip()] = value.strip()
+    if not stanzas["default"]:
+        del stanzas["default"]
     return stanzas
+
+
+def read_conf(path):
+    """{stanza: {key: value}} of one .conf file ({} when absent)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return parse_conf_text(handle.read())
+    except OSError:
+        return {}
 
 
 def system_conf_value(conf, stanza, key, default=None):
