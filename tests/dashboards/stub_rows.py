@@ -32,13 +32,17 @@ class Column:
     """One output field: its name, the field its values come from, and what kind of value it holds.
 
     kind: text | number | epoch (a _time-like number) | timestr (strftime) | duration | mv (multivalue)
+    copy_of: the field an eval copied it from (failures=peak_failures), while that field keeps its value
     """
 
-    def __init__(self, name, kind="text", origin=None, choices=None):
-        self.name, self.kind, self.origin, self.choices = name, kind, origin or name, choices
+    def __init__(self, name, kind="text", origin=None, choices=None, copy_of=None):
+        self.name, self.kind, self.origin, self.choices, self.copy_of = name, kind, origin or name, choices, copy_of
 
     def renamed(self, name):
         return Column(name, self.kind, self.origin, self.choices)
+
+    def as_kind(self, kind):
+        return Column(self.name, kind, self.origin, self.choices, self.copy_of)
 
     def __repr__(self):
         return f"Column({self.name!r}, {self.kind!r}, {self.origin!r})"
@@ -173,6 +177,8 @@ def _result_literals(expression):
     """The plain strings a case() or if() can give, or None. An empty string (nothing to report)
     is the common case, so it comes up most often."""
     expression = expression.strip()
+    if re.fullmatch(r'-?\d+(\.\d+)?|"[^"]*"', expression):  # a constant (successes=1, signature="...")
+        return [_unquote(expression)]
     if not re.match(r"(case|if)\(", expression) or not expression.endswith(")"):
         return None
     arguments = [a.strip() for a in split_top(expression[expression.index("(") + 1:-1], ",")]
@@ -331,13 +337,17 @@ def shape_of(spl, depth=0):
                 if not equals or not re.fullmatch(r"[\w.]+", name):
                     continue
                 kind = _eval_kind(expression)
-                if re.fullmatch(r"[\w.]+", expression.strip()):  # a copy of another field (lastTime=firstTime)
-                    kind = find(expression.strip()).kind
+                copy_of = expression.strip() if re.fullmatch(r"[\w.]+", expression.strip()) else None
+                if copy_of:  # a copy of another field (lastTime=firstTime)
+                    kind = find(copy_of).kind
                 if name == "_time":
                     kind = "epoch"
                 old = find(name)
                 kind = old.kind if kind == "text" and old.kind != "text" and name in expression else kind
-                column = Column(name, kind, name, _result_literals(expression))
+                column = Column(name, kind, name, _result_literals(expression), copy_of)
+                for other in list(made.values()) + (columns or []):
+                    if other.copy_of == name:  # its source changes now: the copy keeps the old value
+                        other.copy_of = None
                 if columns is None:
                     made[name] = column
                 else:
@@ -356,9 +366,9 @@ def shape_of(spl, depth=0):
         elif command == "convert":
             for name in re.findall(r"ctime\((\w+)\)", arguments):
                 if columns is not None:
-                    columns = [Column(c.name, "timestr", c.origin) if c.name == name else c for c in columns]
+                    columns = [c.as_kind("timestr") if c.name == name else c for c in columns]
                 else:
-                    made[name] = Column(name, "timestr", name)
+                    made[name] = (made.get(name) or Column(name)).as_kind("timestr")
         elif command == "head":
             number = re.match(r"(?:limit=)?(\d+)", arguments.strip())
             if number:
@@ -894,6 +904,9 @@ def _parse_time(text):
     return dt.datetime.strptime(text[:19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.timezone.utc)
 
 
+MACROS = dq.read_conf(os.path.join(dq.PACKAGE, "default", "macros.conf"))
+SURGE_MIN = float(MACROS["onepassword_item_surge_min"]["definition"])
+SURGE_SIGMA = float(MACROS["onepassword_item_surge_sigma"]["definition"])
 STATUS_COLUMNS = (("429", "5xx", "401", "other_status"), ("rate_limited", "server_errors", "unauthorized", "other"))
 
 
@@ -929,6 +942,14 @@ def agree_rows(names, rows):
                 for score in (48, 64, 80):
                     if f"risk_user_{score}" in names:
                         row[f"risk_user_{score}"] = row.get("user", "") if row["risk_score"] == str(score) else ""
+        if "surge_threshold" in names and "baseline_avg" in names and "baseline_stdev" in names:
+            # Item Access Surge: the threshold and the hour's items that passed it, as the rule computes them
+            threshold = max(SURGE_MIN, _number(row["baseline_avg"]) + SURGE_SIGMA * _number(row["baseline_stdev"]))
+            row["surge_threshold"] = f"{threshold:.1f}"
+            if "items" in names:
+                row["items"] = str(int(threshold) + 1 + int(_number(row["items"])))
+                if "count" in names:
+                    row["count"] = str(max(int(_number(row["count"])), int(row["items"])))
         if "surge_start" in names and "_time" in names:  # Item Access Surge: _time, surge_start and hour are the hour
             start = _parse_time(row["_time"].replace("T", " ")).replace(minute=0, second=0)
             row["_time"] = start.strftime("%Y-%m-%dT%H:%M:%S.000+00:00")
@@ -989,6 +1010,9 @@ def stub_data(definition, name):
         else:
             shape = shape_of(dq.substitute(dq.full_spl(ds_id, data_sources), defaults))
             names, columns = rows_for(shape, Values(rng, shape, days), rng.randint(1, 3) if shape.rule else 8)
+            for position, column in enumerate(shape.columns or []):
+                if column.copy_of in names and column.copy_of != column.name:
+                    columns[position] = list(columns[names.index(column.copy_of)])
             story = _review_rows(shape.dataset) if shape.columns else None
             if story:  # the columns still come from the SPL; the values from the one history
                 columns = [[str(row.get(c.name, row.get(c.origin, ""))) for row in story] for c in shape.columns]

@@ -198,3 +198,13 @@ def test_the_rules_new_fields_agree_with_what_the_rules_compute():
                 assert row["hour"].startswith(start.strftime("%Y-%m-%dT%H:%M:%S"))
                 surges += 1
     assert scored and surges
+
+
+def test_a_copied_field_shows_its_source_value_unless_the_source_changes_after():
+    spl = ("`onepassword_signin_events` | stats max(n) as peak count as attempts by src"
+           " | eval failures=peak, first=attempts | eval attempts=attempts * 2 | table src peak failures attempts first")
+    definition = {"dataSources": {"ds": {"type": "ds.search", "options": {"query": spl}}}}
+    rows = _table(stub_rows.stub_data(definition, "copies"), "ds")
+    assert rows
+    assert all(row["failures"] == row["peak"] for row in rows)
+    assert any(row["first"] != row["attempts"] for row in rows)
