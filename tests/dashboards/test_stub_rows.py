@@ -176,10 +176,13 @@ def test_a_total_is_the_sum_of_the_rows_it_counts(name, total_ds, listed_ds, sum
 def test_the_rules_new_fields_agree_with_what_the_rules_compute():
     """Suspicious Admin Sign-in rows score their reasons as the rule does (its eval of risk_score,
     read from savedsearches.conf) and name the user in the one risk_user_<score> of that score;
-    Item Access Surge rows show one hour as _time, surge_start (epoch) and hour."""
+    Item Access Surge rows show one hour as _time, surge_start (epoch) and hour, and pass the
+    threshold the rule computes from the item-surge macros."""
     rule = stub_rows.SAVED["1Password - Suspicious Admin Sign-in - Rule"]["search"]
     cap, base, step = map(int, re.search(
         r"risk_score=min\((\d+), (\d+) \+ (\d+) \* \(reason_count - 1\)\)", rule).groups())
+    macros = dq.read_conf(os.path.join(dq.PACKAGE, "default", "macros.conf"))
+    surge_min, sigma = (float(macros[f"onepassword_item_surge_{n}"]["definition"]) for n in ("min", "sigma"))
     scored = surges = 0
     for name, ds_id, rows in _tables():
         for row in rows:
@@ -196,6 +199,8 @@ def test_the_rules_new_fields_agree_with_what_the_rules_compute():
                 assert (start.minute, start.second) == (0, 0)
                 assert row["_time"].startswith(start.strftime("%Y-%m-%dT%H:%M:%S"))
                 assert row["hour"].startswith(start.strftime("%Y-%m-%dT%H:%M:%S"))
+                threshold = max(surge_min, float(row["baseline_avg"]) + sigma * float(row["baseline_stdev"]))
+                assert row["surge_threshold"] == f"{threshold:.1f}" and int(row["items"]) >= threshold, (name, ds_id)
                 surges += 1
     assert scored and surges
 
