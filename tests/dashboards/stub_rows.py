@@ -32,13 +32,17 @@ class Column:
     """One output field: its name, the field its values come from, and what kind of value it holds.
 
     kind: text | number | epoch (a _time-like number) | timestr (strftime) | duration | mv (multivalue)
+    copy_of: the field an eval copied it from (failures=peak_failures), while that field keeps its value
     """
 
-    def __init__(self, name, kind="text", origin=None, choices=None):
-        self.name, self.kind, self.origin, self.choices = name, kind, origin or name, choices
+    def __init__(self, name, kind="text", origin=None, choices=None, copy_of=None):
+        self.name, self.kind, self.origin, self.choices, self.copy_of = name, kind, origin or name, choices, copy_of
 
     def renamed(self, name):
         return Column(name, self.kind, self.origin, self.choices)
+
+    def as_kind(self, kind):
+        return Column(self.name, kind, self.origin, self.choices, self.copy_of)
 
     def __repr__(self):
         return f"Column({self.name!r}, {self.kind!r}, {self.origin!r})"
@@ -173,6 +177,8 @@ def _result_literals(expression):
     """The plain strings a case() or if() can give, or None. An empty string (nothing to report)
     is the common case, so it comes up most often."""
     expression = expression.strip()
+    if re.fullmatch(r'-?\d+(\.\d+)?|"[^"]*"', expression):  # a constant (successes=1, signature="...")
+        return [_unquote(expression)]
     if not re.match(r"(case|if)\(", expression) or not expression.endswith(")"):
         return None
     arguments = [a.strip() for a in split_top(expression[expression.index("(") + 1:-1], ",")]
@@ -331,9 +337,17 @@ def shape_of(spl, depth=0):
                 if not equals or not re.fullmatch(r"[\w.]+", name):
                     continue
                 kind = _eval_kind(expression)
+                copy_of = expression.strip() if re.fullmatch(r"[\w.]+", expression.strip()) else None
+                if copy_of:  # a copy of another field (lastTime=firstTime)
+                    kind = find(copy_of).kind
+                if name == "_time":
+                    kind = "epoch"
                 old = find(name)
                 kind = old.kind if kind == "text" and old.kind != "text" and name in expression else kind
-                column = Column(name, kind, name, _result_literals(expression))
+                column = Column(name, kind, name, _result_literals(expression), copy_of)
+                for other in list(made.values()) + (columns or []):
+                    if other.copy_of == name:  # its source changes now: the copy keeps the old value
+                        other.copy_of = None
                 if columns is None:
                     made[name] = column
                 else:
@@ -352,7 +366,9 @@ def shape_of(spl, depth=0):
         elif command == "convert":
             for name in re.findall(r"ctime\((\w+)\)", arguments):
                 if columns is not None:
-                    columns = [Column(c.name, "timestr", c.origin) if c.name == name else c for c in columns]
+                    columns = [c.as_kind("timestr") if c.name == name else c for c in columns]
+                else:
+                    made[name] = (made.get(name) or Column(name)).as_kind("timestr")
         elif command == "head":
             number = re.match(r"(?:limit=)?(\d+)", arguments.strip())
             if number:
@@ -439,6 +455,9 @@ GROUPS = [("Administrators", "ad6mbq3k2xv7ntz5wyhrcl4dje"), ("Engineering", "en5
           ("Owners", "ow3kz8vn5q2mxbt7hcyl4drjwe"), ("Finance", "fi9dw4kq2mx7tbzv3hcl5nryje")]
 SAVED = dq.read_conf(os.path.join(dq.PACKAGE, "default", "savedsearches.conf"))
 RULES = [name for name in SAVED if name.endswith(" - Rule")]
+EVENT_UUIDS = ["Q4HV7KZ2WNXBM3TRC6YJD5LPEA", "N7TW2QXK5RHZB4MVC3JLD6YPGE", "B5KM3VZT7QWXN2HRJ6CYD4LPFA",
+               "W2XQ6TN4KZBHM7VRC5JLD3YPGE", "H6RZ4MK2XQTWN5BVC7JLD3YPEA", "T3VN7QW5KXZBM2HRC4JLD6YPFE"]
+EARLIER_EVENT_UUIDS = ["K2MX5QV7TZNWB3HRC6JLD4YPGA", "R5QT3WX7KNZBM6HVC2JLD4YPEE", "F7ZN2KQ4XTWBM5HRC3JLD6YPGA"]
 
 TEXT = {
     "user": USERS, "member": USERS, "grantee": USERS, "risk_object": USERS, "watchlisted_user": USERS,
@@ -468,6 +487,15 @@ TEXT = {
     "signin_failure:outcome": [s for c, s in SIGNIN_CATEGORIES if c in FAILED_CATEGORIES],
     "signin:reason_id": [t for t, _ in FAILURE_TYPES], "reason_id": [t for t, _ in FAILURE_TYPES],
     "reason": [r for _, r in FAILURE_TYPES], "reasons": [r for _, r in FAILURE_TYPES],
+    "signin_failure:reasons": [r for _, r in FAILURE_TYPES],
+    # Why the Suspicious Admin Sign-in rule flags a sign-in (its eval of reasons).
+    "signin:reasons": ["outside business hours and at an hour this admin has not signed in before",
+                       "country new for this admin: " + HOSTILE[0][1], "client new for this admin: " + APPS[6],
+                       "outside business hours"],
+    "risk_user_48": USERS, "risk_user_64": USERS, "risk_user_80": USERS,  # agree_rows keeps the one of its score
+    # 1Password event UUIDs (26 characters of base32): the event a hit or a burst starts from.
+    "event_id": EVENT_UUIDS, "burst_id": EVENT_UUIDS, "grant_event_id": EVENT_UUIDS,
+    "prev_event_id": EARLIER_EVENT_UUIDS,
     "failure_categories": [c for c, _ in SIGNIN_CATEGORIES[1:4]],
     "audit:signature_id": [a for a, _ in AUDIT_ACTIONS], "signature": [s for _, s in AUDIT_ACTIONS],
     "audit_action": [s for _, s in AUDIT_ACTIONS], "change": [s for _, s in AUDIT_ACTIONS],
@@ -876,6 +904,9 @@ def _parse_time(text):
     return dt.datetime.strptime(text[:19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.timezone.utc)
 
 
+MACROS = dq.read_conf(os.path.join(dq.PACKAGE, "default", "macros.conf"))
+SURGE_MIN = float(MACROS["onepassword_item_surge_min"]["definition"])
+SURGE_SIGMA = float(MACROS["onepassword_item_surge_sigma"]["definition"])
 STATUS_COLUMNS = (("429", "5xx", "401", "other_status"), ("rate_limited", "server_errors", "unauthorized", "other"))
 
 
@@ -903,6 +934,28 @@ def agree_rows(names, rows):
                 row["last_run"] = row["newest_event"]  # a run wrote the newest event
         if "off_hours" in names and "time" in names:
             row["off_hours"] = "no" if business_hours(_parse_time(row["time"])) else "yes"
+        if "reason_count" in names and "reasons" in names:  # Suspicious Admin Sign-in: its score from its reasons
+            reasons = row["reasons"] if isinstance(row["reasons"], list) else [row["reasons"]]
+            row["reason_count"] = str(len(reasons))
+            if "risk_score" in names:
+                row["risk_score"] = str(min(80, 48 + 16 * (len(reasons) - 1)))
+                for score in (48, 64, 80):
+                    if f"risk_user_{score}" in names:
+                        row[f"risk_user_{score}"] = row.get("user", "") if row["risk_score"] == str(score) else ""
+        if "surge_threshold" in names and "baseline_avg" in names and "baseline_stdev" in names:
+            # Item Access Surge: the threshold and the hour's items that passed it, as the rule computes them
+            threshold = max(SURGE_MIN, _number(row["baseline_avg"]) + SURGE_SIGMA * _number(row["baseline_stdev"]))
+            row["surge_threshold"] = f"{threshold:.1f}"
+            if "items" in names:
+                row["items"] = str(int(threshold) + 1 + int(_number(row["items"])))
+                if "count" in names:
+                    row["count"] = str(max(int(_number(row["count"])), int(row["items"])))
+        if "surge_start" in names and "_time" in names:  # Item Access Surge: _time, surge_start and hour are the hour
+            start = _parse_time(row["_time"].replace("T", " ")).replace(minute=0, second=0)
+            row["_time"] = start.strftime("%Y-%m-%dT%H:%M:%S.000+00:00")
+            row["surge_start"] = str(int(start.timestamp()))
+            if "hour" in names:
+                row["hour"] = start.strftime("%Y-%m-%dT%H:%M:%S+0000")
     return rows
 
 
@@ -957,6 +1010,9 @@ def stub_data(definition, name):
         else:
             shape = shape_of(dq.substitute(dq.full_spl(ds_id, data_sources), defaults))
             names, columns = rows_for(shape, Values(rng, shape, days), rng.randint(1, 3) if shape.rule else 8)
+            for position, column in enumerate(shape.columns or []):
+                if column.copy_of in names and column.copy_of != column.name:
+                    columns[position] = list(columns[names.index(column.copy_of)])
             story = _review_rows(shape.dataset) if shape.columns else None
             if story:  # the columns still come from the SPL; the values from the one history
                 columns = [[str(row.get(c.name, row.get(c.origin, ""))) for row in story] for c in shape.columns]

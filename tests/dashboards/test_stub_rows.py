@@ -171,3 +171,45 @@ def test_a_total_is_the_sum_of_the_rows_it_counts(name, total_ds, listed_ds, sum
     assert not head or len(_table(data, listed_ds)) < int(head.group(1))
     for column, summed in sums.items():
         assert int(total[column]) == sum(int(float(r[summed])) for r in listed), column
+
+
+def test_the_rules_new_fields_agree_with_what_the_rules_compute():
+    """Suspicious Admin Sign-in rows score their reasons as the rule does (its eval of risk_score,
+    read from savedsearches.conf) and name the user in the one risk_user_<score> of that score;
+    Item Access Surge rows show one hour as _time, surge_start (epoch) and hour, and pass the
+    threshold the rule computes from the item-surge macros."""
+    rule = stub_rows.SAVED["1Password - Suspicious Admin Sign-in - Rule"]["search"]
+    cap, base, step = map(int, re.search(
+        r"risk_score=min\((\d+), (\d+) \+ (\d+) \* \(reason_count - 1\)\)", rule).groups())
+    macros = dq.read_conf(os.path.join(dq.PACKAGE, "default", "macros.conf"))
+    surge_min, sigma = (float(macros[f"onepassword_item_surge_{n}"]["definition"]) for n in ("min", "sigma"))
+    scored = surges = 0
+    for name, ds_id, rows in _tables():
+        for row in rows:
+            if "risk_score" in row and "reason_count" in row:
+                reasons = row["reasons"] if isinstance(row["reasons"], list) else [row["reasons"]]
+                assert row["reason_count"] == str(len(reasons))
+                score = min(cap, base + step * (len(reasons) - 1))
+                assert row["risk_score"] == str(score), (name, ds_id)
+                named = {field: value for field, value in row.items() if field.startswith("risk_user_") and value}
+                assert named == {f"risk_user_{score}": row["user"]}, (name, ds_id)
+                scored += 1
+            if "surge_start" in row:
+                start = stub_rows.dt.datetime.fromtimestamp(int(row["surge_start"]), stub_rows.dt.timezone.utc)
+                assert (start.minute, start.second) == (0, 0)
+                assert row["_time"].startswith(start.strftime("%Y-%m-%dT%H:%M:%S"))
+                assert row["hour"].startswith(start.strftime("%Y-%m-%dT%H:%M:%S"))
+                threshold = max(surge_min, float(row["baseline_avg"]) + sigma * float(row["baseline_stdev"]))
+                assert row["surge_threshold"] == f"{threshold:.1f}" and int(row["items"]) >= threshold, (name, ds_id)
+                surges += 1
+    assert scored and surges
+
+
+def test_a_copied_field_shows_its_source_value_unless_the_source_changes_after():
+    spl = ("`onepassword_signin_events` | stats max(n) as peak count as attempts by src"
+           " | eval failures=peak, first=attempts | eval attempts=attempts * 2 | table src peak failures attempts first")
+    definition = {"dataSources": {"ds": {"type": "ds.search", "options": {"query": spl}}}}
+    rows = _table(stub_rows.stub_data(definition, "copies"), "ds")
+    assert rows
+    assert all(row["failures"] == row["peak"] for row in rows)
+    assert any(row["first"] != row["attempts"] for row in rows)

@@ -23,10 +23,15 @@ NAMES = sorted(DEFINITIONS)
 
 def _broken_render():
     """The overview with mistakes only a browser shows: a panel type Splunk cannot draw, a search
-    that fails (its table then has no header), an option value of the wrong type."""
+    that fails (its table then has no header), an option value of the wrong type, a column too
+    narrow for its header, and a panel 60 px short, whose last row the table's scrolling body
+    hides above the paging buttons (the panel itself still ends below it)."""
     definition = copy.deepcopy(DEFINITIONS["onepassword_overview"])
     definition["visualizations"]["viz_kpi_users"]["type"] = "splunk.tabel"
     definition["visualizations"]["viz_freshness"]["options"]["count"] = "ten"
+    definition["visualizations"]["viz_failure_reasons"]["options"]["columnFormat"] = {"source_ips": {"width": 52}}
+    short = next(block for block in definition["layout"]["structure"] if block["item"] == "viz_audit_actions")
+    short["position"]["h"] -= 60
     rendered = studio.stub_rows.render_definition(definition, "onepassword_overview")
     rendered["dataSources"]["ds_fired"]["options"]["error"] = "Error in 'search' command: unknown macro"
     return rendered
@@ -66,3 +71,5 @@ def test_the_render_check_sees_what_a_user_would_see_wrong(rendering):
     found = studio.problems("onepassword_overview", DEFINITIONS["onepassword_overview"], result)
     assert any("table viz_fired" in problem for problem in found), found
     assert any(problem.startswith("validation error") for problem in found), found
+    assert "table viz_failure_reasons: a word of header(s) ['source_ips'] is broken over two lines" in found, found
+    assert any(problem.startswith("table viz_audit_actions: 1 row(s) cut off") for problem in found), found

@@ -246,9 +246,17 @@ async function renderOne(stage, job, timeoutMs) {
             }
           }
         });
-        const bottom = item.getBoundingClientRect().bottom;
-        item.querySelectorAll('tbody tr').forEach((row, index) => {
-          if (row.getBoundingClientRect().bottom > bottom + 1) cutRows[id] = (cutRows[id] || 0) + 1;
+        // A row is cut where the panel ends or where a box between it and the panel clips it
+        // (the table's own scrolling body hides a row's last lines above the paging buttons).
+        const visibleBottom = (row) => {
+          let bottom = item.getBoundingClientRect().bottom;
+          for (let box = row.parentElement; box && box !== item; box = box.parentElement) {
+            if (getComputedStyle(box).overflowY !== 'visible') bottom = Math.min(bottom, box.getBoundingClientRect().bottom);
+          }
+          return bottom;
+        };
+        item.querySelectorAll('tbody tr').forEach((row) => {
+          if (row.getBoundingClientRect().bottom > visibleBottom(row) + 1) cutRows[id] = (cutRows[id] || 0) + 1;
         });
       });
       const state = window.__STUDIO_RESULT__ || {};
