@@ -660,3 +660,46 @@ def test_the_generated_input_runs_as_splunkd_runs_it(version, command, built_app
         shutil.rmtree(app_dir)  # 23 MB; the logs stay for a look
     finally:
         api.stop()
+
+
+def _remove_input_through_its_rest_handler(fake, app_dir, input_name):
+    """DELETE of an input as splunkd hands it to the generated ta_1password_events_rh_onepassword.py
+    (run as __main__ from the app's bin/, where splunktaucclib reads the app's name)."""
+    import runpy
+
+    from splunk import admin
+
+    script = os.path.join(app_dir, "bin", "ta_1password_events_rh_onepassword.py")
+    environment = dict(os.environ)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SPLUNKD_URI", fake.url)  # where splunktaucclib looks for splunkd first
+        runpy.run_path(script, run_name="__main__")
+        handler_class, _ = admin.initialized[-1]
+        patch.setattr(sys.modules["__main__"], "__file__", script)
+        handler = handler_class("persistent", admin.CONTEXT_APP_ONLY,
+                                admin.eai_request(admin.ACTION_REMOVE, input_name, {}, fake.session_key,
+                                                  user="admin"))
+        handler.handleRemove(admin.ConfigInfo())
+    os.environ.clear()
+    os.environ.update(environment)  # (the generated file drops proxy variables)
+
+
+def test_deleting_an_input_deletes_it_and_its_checkpoints_even_while_the_kvstore_is_down(built_app, tmp_path_factory):
+    with FakeSplunkd(splunk_home=tmp_path_factory.mktemp("splunk-home")) as fake, fake.activate():
+        app_dir = fake.install_app(built_app)
+        for name in ("gone", "old", "kept"):
+            fake.set_stanza("inputs", "onepassword://%s" % name, {"account": "acme", "index": "main", "interval": "60"})
+            fake.kv_put("%s.auditevents" % name, {"state": json.dumps({"cursor": name})})
+        _remove_input_through_its_rest_handler(fake, app_dir, "gone")
+        assert fake.conf_stanza("inputs", "onepassword://gone") is None
+        assert sorted(fake.kv_records()) == ["kept.auditevents", "old.auditevents"]
+        assert "event=checkpoint_deleted key=gone.auditevents" in _log_text(fake, "gone")
+
+        fake.fail_kvstore(times=1000, status=503)  # down: every KV store request fails from now on
+        _remove_input_through_its_rest_handler(fake, app_dir, "old")
+        assert fake.conf_stanza("inputs", "onepassword://old") is None
+        assert fake.conf_stanza("inputs", "onepassword://kept")["account"] == "acme"
+        # the record stays (nothing could reach it), and the input's log says which were left
+        assert "event=checkpoint_delete_failed keys=old.signinattempts,old.itemusages,old.auditevents" in \
+            _log_text(fake, "old")
+        fake.stop(remove_home=True)
