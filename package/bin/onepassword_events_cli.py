@@ -231,8 +231,13 @@ def main(argv=None):
         return _fail(f"[{exc.category}] {exc}", EXIT_USAGE)
     except (EventsApiError, CheckpointError) as exc:
         return _fail(f"[{exc.category}] {exc}", EXIT_API_ERROR)
-    except Exception as exc:  # noqa: BLE001 - one clear line, not a traceback
-        return _fail(f"[internal] {type(exc).__name__}: please report this with the command you ran", EXIT_API_ERROR)
+    except Exception as exc:  # noqa: BLE001 - one clear line; the traceback too with --verbose
+        if args.verbose:
+            import traceback
+
+            traceback.print_exc(file=sys.stderr)
+        return _fail(f"[internal] {type(exc).__name__}: please report this with the command you ran"
+                     f"{'' if args.verbose else ' (and -v, which adds the traceback)'}", EXIT_API_ERROR)
 
 
 def _silence_stdout():
