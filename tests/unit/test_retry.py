@@ -44,7 +44,16 @@ def test_by_default_a_failing_server_gets_ten_attempts_then_one_error_saying_so(
     with pytest.raises(ServerError) as caught:
         retry.run(attempt)
     assert len(attempts) == 10
-    assert "(gave up after 10 attempts in" in str(caught.value)
+    # what the log line and the CLI's error say: the server's answer, then how long it was tried
+    assert str(caught.value) == "the server answered HTTP 503 (gave up after 10 attempts in %.0fs)" % (clock.now - 1000.0)
+
+
+def test_an_error_that_is_not_a_retryable_api_error_ends_the_request_at_once_as_itself():
+    retry, clock = retries()
+    attempt, attempts = failing_forever(KeyError("cursor"))
+    with pytest.raises(KeyError, match="cursor"):
+        retry.run(attempt)
+    assert len(attempts) == 1 and clock.now == 1000.0
 
 
 def test_an_unreachable_host_gets_three_attempts_whatever_the_policy_allows():
