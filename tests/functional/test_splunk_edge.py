@@ -675,7 +675,7 @@ def _remove_input_through_its_rest_handler(fake, app_dir, input_name):
         patch.setenv("SPLUNKD_URI", fake.url)  # where splunktaucclib looks for splunkd first
         runpy.run_path(script, run_name="__main__")
         handler_class, _ = admin.initialized[-1]
-        patch.setattr(sys.modules["__main__"], "__file__", script)
+        patch.setattr(sys.modules["__main__"], "__file__", script, raising=False)  # (none under xdist)
         handler = handler_class("persistent", admin.CONTEXT_APP_ONLY,
                                 admin.eai_request(admin.ACTION_REMOVE, input_name, {}, fake.session_key,
                                                   user="admin"))
