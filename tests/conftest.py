@@ -47,3 +47,22 @@ def built_addon():
                                 capture_output=True, text=True, timeout=1200)
         assert result.returncode == 0, f"build failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     return ADDON_DIR
+
+
+# Where the cost is, by file: ./run_tests.sh --fast leaves these out (-m "not slow and not browser and not build")
+_COSTLY_FILES = {
+    "browser": ("tests/setup_pages/test_setup_pages_browser.py", "tests/dashboards/test_studio_render.py"),
+    # Splunk's Dashboard Studio validator runs in Node.js (its npm packages install on first use)
+    "slow": ("tests/functional/test_crash_kill9.py", "tests/functional/test_hostile_server.py", "tests/e2e/",
+             "tests/dashboards/test_studio_validate.py"),
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        path = os.path.relpath(str(item.fspath), ROOT).replace(os.sep, "/")
+        for marker, files in _COSTLY_FILES.items():
+            if path.startswith(files):
+                item.add_marker(marker)
+        if "built_addon" in getattr(item, "fixturenames", ()) or item.get_closest_marker("package"):
+            item.add_marker("build")

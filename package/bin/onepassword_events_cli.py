@@ -231,8 +231,13 @@ def main(argv=None):
         return _fail(f"[{exc.category}] {exc}", EXIT_USAGE)
     except (EventsApiError, CheckpointError) as exc:
         return _fail(f"[{exc.category}] {exc}", EXIT_API_ERROR)
-    except Exception as exc:  # noqa: BLE001 - one clear line, not a traceback
-        return _fail(f"[internal] {type(exc).__name__}: please report this with the command you ran", EXIT_API_ERROR)
+    except Exception as exc:  # noqa: BLE001 - one clear line; the traceback too with --verbose
+        if args.verbose:
+            import traceback
+
+            traceback.print_exc(file=sys.stderr)
+        return _fail(f"[internal] {type(exc).__name__}: please report this with the command you ran"
+                     f"{'' if args.verbose else ' (and -v, which adds the traceback)'}", EXIT_API_ERROR)
 
 
 def _silence_stdout():
@@ -250,7 +255,7 @@ def _fetch(args, token, logger):
     from onepassword_events.checkpoint import FileCheckpointStore, MemoryCheckpointStore
     from onepassword_events.client import RetryPolicy
     from onepassword_events.records import log_record, stream_summary_fields
-    from onepassword_events.sinks import JsonLinesSink, ModularInputStream, SplunkXmlSink
+    from onepassword_events.sinks import JsonLinesSink, ModularInputStream, SplunkXmlSink, whole_writes_stdout
     from onepassword_events.stopping import StopFlag
 
     # both raise ConfigurationError, which main() reports as a usage error
@@ -270,7 +275,7 @@ def _fetch(args, token, logger):
                                  stop_requested=stop, read_timeout=args.read_timeout)
     # taken before anything is written: a second run on the same directory refuses
     store = FileCheckpointStore(args.state_dir) if args.state_dir else MemoryCheckpointStore()
-    out = _stdout()
+    out = whole_writes_stdout()
     if args.format == "jsonl":
         sink = stream = JsonLinesSink(out)
     else:
@@ -305,36 +310,6 @@ def _fetch(args, token, logger):
     for failure in failures:
         sys.stderr.write(f"error: {_cli_words(_one_line(failure))}\n")
     return EXIT_API_ERROR if failures else EXIT_OK
-
-
-def _stdout():
-    sys.stdout.flush()
-    try:
-        return _WholeWrites(sys.stdout.fileno())
-    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation: stdout replaced in-process
-        if hasattr(sys.stdout, "reconfigure"):
-            sys.stdout.reconfigure(encoding="utf-8")  # items are UTF-8 JSON whatever the locale
-        return sys.stdout
-
-
-class _WholeWrites:
-    """stdout for the sinks, text (as UTF-8: items are UTF-8 JSON whatever the locale) or bytes,
-    written with os.write until every byte is out. CPython's buffered stdout can drop the rest
-    of a write that a signal interrupts while a pipe is full (Ctrl-C or SIGTERM while the reader
-    lags; seen with 3.9 and 3.11), and the run would then save the checkpoint of a page that
-    never arrived whole."""
-
-    def __init__(self, fd):
-        self._fd = fd
-        self.buffer = self  # ModularInputStream writes bytes to stdout's binary layer
-
-    def write(self, data):
-        view = memoryview(data.encode("utf-8") if isinstance(data, str) else data)
-        while view:
-            view = view[os.write(self._fd, view):]
-
-    def flush(self):
-        pass
 
 
 def _one_line(text):

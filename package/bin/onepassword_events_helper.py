@@ -7,7 +7,6 @@ this edge reads the Splunk configuration and hands it to the collector core.
 import import_declare_test  # noqa: F401  (puts the add-on's lib/ first on sys.path)
 
 import logging
-import sys
 import time
 import traceback
 
@@ -18,7 +17,7 @@ from onepassword_events.errors import ConfigurationError, EventsApiError, Featur
 from onepassword_events.stopping import StopFlag
 from onepassword_events.proxy import proxy_url
 from onepassword_events.records import error_fields, log_record, status_counts_text, stream_summary_fields
-from onepassword_events.sinks import ModularInputStream, SplunkXmlSink
+from onepassword_events.sinks import ModularInputStream, SplunkXmlSink, whole_writes_stdout
 from onepassword_events.streams import parse_stream_names
 
 
@@ -37,7 +36,7 @@ def stream_events(inputs, event_writer):
     # event_writer stays unused, so its close() after this returns adds nothing.
     stop = StopFlag(run_seconds=runner.run_bound(inputs.inputs)).install()
     session_key = inputs.metadata["session_key"]
-    stream = ModularInputStream(sys.stdout)
+    stream = ModularInputStream(whole_writes_stdout())  # whole pages even when SIGTERM interrupts a write
     try:
         for full_name, item in inputs.inputs.items():
             if stop():

@@ -25,9 +25,14 @@ def delete_checkpoints(session_key, input_name, store=None):
     from solnlib import log
 
     logger = splunk_edge.logger_for_input(input_name)
-    store = store or splunk_edge.checkpoint_store(session_key)
-    for stream_name in STREAM_NAMES:
-        key = checkpoint_key(input_name, stream_name)
+    keys = [checkpoint_key(input_name, stream_name) for stream_name in STREAM_NAMES]
+    try:
+        store = store or splunk_edge.checkpoint_store(session_key)
+    except Exception as exc:  # nor may a KV store that is down or starting up
+        log.log_exception(logger, exc, SPLUNK_LABELS["checkpoint"], full_msg=False,
+                          msg_before=f"event=checkpoint_delete_failed keys={','.join(keys)}")
+        return
+    for key in keys:
         try:
             store.delete(key)
         except Exception as exc:  # a missing record must not block the removal

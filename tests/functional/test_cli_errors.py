@@ -28,12 +28,12 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def cli(args, token=None, timeout=60, stdin=subprocess.DEVNULL):
+def cli(args, token=None, timeout=60, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE):
     env = {k: v for k, v in os.environ.items() if k != "OP_EVENTS_TOKEN"}
     env.update(OP_EVENTS_TOKEN=token or make_token(), PYTHONDONTWRITEBYTECODE="1")
     started = time.monotonic()
-    result = subprocess.run([sys.executable, CLI] + args, env=env, stdin=stdin, capture_output=True, timeout=timeout,
-                            cwd=ROOT)
+    result = subprocess.run([sys.executable, CLI] + args, env=env, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE,
+                            timeout=timeout, cwd=ROOT)
     result.seconds = time.monotonic() - started
     result.err = result.stderr.decode()
     result.lines = result.err.strip().splitlines()
@@ -202,3 +202,25 @@ def test_ctrl_c_during_a_fetch_ends_with_one_line_exit_130_and_the_checkpoint_be
     assert rerun.returncode == 0
     # nothing lost, nothing twice: the checkpoint was saved for exactly the pages written
     assert written + rerun.stdout.decode().splitlines() == expected
+
+
+@pytest.mark.parametrize("verbose", [False, True], ids=["quiet", "verbose"])
+def test_an_unexpected_error_is_one_line_and_with_v_also_its_traceback(make_sim, tmp_path, verbose):
+    # a full disk under stdout (/dev/full): an OSError no category covers
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this system")
+    sim = make_sim(seed=21, signinattempts=5)
+    with open("/dev/full", "wb") as full:
+        result = cli(["fetch", "--base-url", sim.url, "--event-types", "signinattempts",
+                      "--start-time", rfc3339(sim.anchor - 86400)] + (["-v"] if verbose else []),
+                     token=sim.token, stdout=full)
+    assert result.returncode == 1
+    (line,) = error_lines(result)
+    assert line.startswith("error: [internal] OSError: please report this with the command you ran")
+    if verbose:
+        assert "Traceback (most recent call last):" in result.err
+        assert "OSError: [Errno 28] No space left on device" in result.err
+        assert result.err.index("Traceback") < result.err.index(line)
+    else:
+        assert "Traceback" not in result.err and result.lines == [line]
+        assert line.endswith("(and -v, which adds the traceback)")

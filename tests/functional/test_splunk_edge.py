@@ -616,3 +616,96 @@ def test_the_generated_input_runs_as_splunkd_runs_it(version, command, built_app
         shutil.rmtree(app_dir)  # 23 MB; the logs stay for a look
     finally:
         api.stop()
+
+
+def _remove_input_through_its_rest_handler(fake, app_dir, input_name):
+    """DELETE of an input as splunkd hands it to the generated ta_1password_events_rh_onepassword.py
+    (run as __main__ from the app's bin/, where splunktaucclib reads the app's name)."""
+    import runpy
+
+    from splunk import admin
+
+    script = os.path.join(app_dir, "bin", "ta_1password_events_rh_onepassword.py")
+    environment = dict(os.environ)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SPLUNKD_URI", fake.url)  # where splunktaucclib looks for splunkd first
+        runpy.run_path(script, run_name="__main__")
+        handler_class, _ = admin.initialized[-1]
+        patch.setattr(sys.modules["__main__"], "__file__", script, raising=False)  # (none under xdist)
+        handler = handler_class("persistent", admin.CONTEXT_APP_ONLY,
+                                admin.eai_request(admin.ACTION_REMOVE, input_name, {}, fake.session_key,
+                                                  user="admin"))
+        handler.handleRemove(admin.ConfigInfo())
+    os.environ.clear()
+    os.environ.update(environment)  # (the generated file drops proxy variables)
+
+
+def test_deleting_an_input_deletes_it_and_its_checkpoints_even_while_the_kvstore_is_down(built_app, tmp_path_factory):
+    with FakeSplunkd(splunk_home=tmp_path_factory.mktemp("splunk-home")) as fake, fake.activate():
+        app_dir = fake.install_app(built_app)
+        for name in ("gone", "old", "kept"):
+            fake.set_stanza("inputs", "onepassword://%s" % name, {"account": "acme", "index": "main", "interval": "60"})
+            fake.kv_put("%s.auditevents" % name, {"state": json.dumps({"cursor": name})})
+        _remove_input_through_its_rest_handler(fake, app_dir, "gone")
+        assert fake.conf_stanza("inputs", "onepassword://gone") is None
+        assert sorted(fake.kv_records()) == ["kept.auditevents", "old.auditevents"]
+        assert "event=checkpoint_deleted key=gone.auditevents" in _log_text(fake, "gone")
+
+        fake.fail_kvstore(times=1000, status=503)  # down: every KV store request fails from now on
+        _remove_input_through_its_rest_handler(fake, app_dir, "old")
+        assert fake.conf_stanza("inputs", "onepassword://old") is None
+        assert fake.conf_stanza("inputs", "onepassword://kept")["account"] == "acme"
+        # the record stays (nothing could reach it), and the input's log says which were left
+        assert "event=checkpoint_delete_failed keys=old.signinattempts,old.itemusages,old.auditevents" in \
+            _log_text(fake, "old")
+        fake.stop(remove_home=True)
+
+
+@pytest.mark.parametrize("version,command", [("3.13.0", "python3.13"), ("3.9.18", "python3.9")],
+                         ids=["python3.13", "python3.9"])
+def test_sigterm_while_splunkd_reads_slowly_loses_no_event_and_repeats_none(
+        version, command, built_app, tmp_path_factory, make_sim, scanner):
+    """splunkd stops the input (SIGTERM) while the stdout pipe is full, the input blocked in the
+    middle of a page: what splunkd read and what the next run reads from the saved checkpoint
+    are every event once, in order."""
+    python = _interpreter(version, command)
+    if python is None:
+        pytest.skip("%s (PYENV_VERSION=%s) is not installed" % (command, version))
+    sim = make_sim(seed=23, signinattempts=3000, span_seconds=86400)
+    start = sim.anchor - 2 * 86400
+    with FakeSplunkd(splunk_home=tmp_path_factory.mktemp("splunk-home")) as fake:
+        app_dir = fake.install_app(built_app)
+        scanner.add_directory(os.path.join(fake.splunk_home, "var"))
+        fake.set_account("acme", token=sim.token, region="custom", custom_url=sim.url)
+        definition = fake.input_definition({"onepassword://slow_reader": {
+            "account": "acme", "event_types": "signinattempts", "index": "main", "interval": "60",
+            "page_size": "1000", "start_time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start))}})
+        command = fake.python_command(python, os.path.join(app_dir, "bin", "onepassword.py"))
+
+        def run(stop_early):
+            process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                       env=fake.env(), cwd=fake.splunk_home, bufsize=0)
+            process.stdin.write(definition.encode("utf-8"))
+            process.stdin.close()
+            process.stdin = None
+            head = b""
+            if stop_early:
+                head = process.stdout.read(4096)  # the first page is under way
+                time.sleep(1.0)  # the pipe (64 KiB) fills; the input blocks inside a write of 100 events
+                process.send_signal(signal.SIGTERM)
+            rest, err = process.communicate(timeout=120)
+            scanner.add("input stdout", (head + rest).decode("utf-8", "replace"))
+            scanner.add("input stderr", err.decode("utf-8", "replace"))
+            assert process.returncode == 0, err.decode("utf-8", "replace")[-3000:]
+            out = head + rest
+            return [event["data"] for event in _parse_stream(out)] if out else []  # nothing new: not even <stream>
+
+        stopped = run(stop_early=True)
+        saved = fake.kv_states(CHECKPOINT_COLLECTION)["slow_reader.signinattempts"]
+        resumed = run(stop_early=False)
+        log = _log_text(fake, "slow_reader")
+        fake.stop(remove_home=True)
+    expected = sim.expected("signinattempts", start)
+    assert 0 < len(stopped) < len(expected), "the stop came after the whole backlog; nothing was tested"
+    assert "SIGTERM" in log and saved["cursor"]
+    assert stopped + resumed == expected

@@ -60,3 +60,18 @@ def test_python_is_honoured_when_the_virtualenv_was_made_by_another_one(tmp_path
     lines = other.stderr.decode().splitlines()
     assert lines[0].startswith("== %s was made with" % venv) and " 3.12." in lines[0] and " 3.11." in lines[0]
     assert _version(venv).startswith("3.11.")
+
+
+def test_the_fast_lane_leaves_out_the_build_chromium_kill_9_and_the_hostile_server():
+    result = subprocess.run(["bash", os.path.join(ROOT, "run_tests.sh"), "--fast", "--collect-only", "-q", "-n", "0"],
+                            capture_output=True, timeout=300, cwd=ROOT)
+    files = {line.split("::")[0] for line in result.stdout.decode().splitlines() if "::" in line}
+    assert result.returncode == 0 and "tests/unit/test_retry.py" in files and "tests/functional/test_cli_errors.py" in files
+    for costly in ("tests/package/test_built_package.py",  # the built add-on
+                   "tests/setup_pages/test_setup_pages_browser.py", "tests/dashboards/test_studio_render.py",  # Chromium
+                   "tests/functional/test_crash_kill9.py", "tests/functional/test_hostile_server.py"):
+        assert costly not in files
+    ids = result.stdout.decode()
+    # a test that needs the built add-on, in a file whose other tests stay
+    assert "test_splunk_edge.py::test_read_log_level" in ids
+    assert "test_splunk_edge.py::test_the_generated_input_runs_as_splunkd_runs_it" not in ids

@@ -5,7 +5,9 @@ and writes it in one call, then flushes: the collector saves the cursor only
 after `write_page` returns.
 """
 
+import os
 import re
+import sys
 
 # What XML 1.0 cannot carry in character data. In a valid JSON item only
 # U+FFFE and U+FFFF can occur raw (control characters must be escaped inside
@@ -34,6 +36,38 @@ def _escape_data(raw):
 
 def _escape_attr(text):
     return _escape_text(text).replace('"', "&quot;").replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#09;")
+
+
+class WholeWrites:
+    """A file descriptor (stdout) for the sinks, text (as UTF-8: items are UTF-8 JSON whatever the
+    locale) or bytes, written with os.write until every byte is out. CPython's buffered stdout
+    returns early from a write that a signal interrupts while the pipe is full (SIGTERM from
+    splunkd, Ctrl-C in the CLI, while the reader lags), and the rest of the page is lost: the
+    run would then save the checkpoint of a page that never arrived whole."""
+
+    def __init__(self, fd):
+        self._fd = fd
+        self.buffer = self  # ModularInputStream writes bytes to stdout's binary layer
+
+    def write(self, data):
+        view = memoryview(data.encode("utf-8") if isinstance(data, str) else data)
+        while view:
+            view = view[os.write(self._fd, view):]
+
+    def flush(self):
+        pass
+
+
+def whole_writes_stdout():
+    """stdout for the sinks: WholeWrites on its file descriptor, or sys.stdout itself (as UTF-8)
+    when it has none (replaced in-process)."""
+    sys.stdout.flush()
+    try:
+        return WholeWrites(sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation: stdout replaced in-process
+        if hasattr(sys.stdout, "reconfigure"):
+            sys.stdout.reconfigure(encoding="utf-8")
+        return sys.stdout
 
 
 class ModularInputStream:
