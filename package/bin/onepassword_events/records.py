@@ -13,6 +13,8 @@ the logger's prefix, so Splunk never cuts a record and never cuts its head away.
 
 import json
 
+from .errors import SPLUNK_LABELS
+
 # Splunk's TRUNCATE is 10,000 bytes; solnlib's prefix (time, level, pid, thread,
 # file:function:line) takes about 150 of them.
 MAX_RECORD_BYTES = 9000
@@ -100,21 +102,6 @@ def _dumps(value):
 # -- the collector's records ----------------------------------------------------------------------
 # Bytes of JSON per field: the words of an error (ours and, sanitised, a server's) get room.
 COLLECTOR_CAPS = {"event": 64, "message": 2048, "traceback": 4096}
-# The label of an error category in the add-on's logs (solnlib's names for its error kinds).
-_LABELS = {
-    "authentication": "Authentication Error",
-    "permission": "Permission Error",
-    "configuration": "Configuration Error",
-    "connection": "Connection Error",
-    "proxy": "Connection Error",
-    "tls": "Connection Error",
-    "server": "Server Error",
-    "rate_limit": "Server Error",
-    "malformed_response": "Server Error",
-    "checkpoint": "Checkpoint Error",
-}
-
-
 def log_record(logger, level, event, **fields):
     """Write one record: {"event": ..., then the fields in the order given}."""
     logger.log(level, "%s", format_record(dict(event=event, **fields), COLLECTOR_CAPS))
@@ -123,7 +110,7 @@ def log_record(logger, level, event, **fields):
 def error_fields(exc):
     """What a record says about an error: its category, label, type and message, each one value."""
     category = getattr(exc, "category", None) or "internal"
-    label = getattr(exc, "label", None) or _LABELS.get(category, category)
+    label = getattr(exc, "label", None) or SPLUNK_LABELS.get(category, category)
     return {"category": category, "label": label, "error_type": type(exc).__name__, "message": str(exc)}
 
 
