@@ -114,3 +114,13 @@ def test_a_long_message_is_cut_to_120_characters_with_an_ellipsis_and_one_of_120
         assert shown == text
     else:
         assert shown == text[:119] + "…" and len(shown) == 120
+
+
+def test_a_secret_whose_base64_ends_in_x_is_masked_to_its_last_character():
+    """A password ending in "W" (9 bytes: no padding) encodes to base64 ending in "X"; the echo of
+    that encoding alone is masked whole, so no character made of the password's bits is left."""
+    password = "corpPassW"
+    echoed = base64.b64encode(password.encode()).decode()
+    assert echoed.endswith("X") and not echoed.endswith("=")
+    proxy = "http://%s:%s@proxy.corp:3128" % (PROXY_USER, password)
+    assert Redactor(TOKEN, proxy).mask(echoed) == "***"
