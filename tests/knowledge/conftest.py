@@ -25,6 +25,17 @@ def _ensure_cim_models():
 
 _ensure_cim_models()
 
+# pytest-splunk-addon's sample_generation and index_tests import each other: entered through
+# sample_generation the cycle fails ("partially initialized module"), which under xdist hit
+# whichever test a worker ran first. Entered through index_tests it resolves, so every process
+# that runs these tests starts the package there.
+# (Its own test templates declare marks it registers only as a plugin, which is not loaded here.)
+import warnings  # noqa: E402
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    import pytest_splunk_addon.index_tests  # noqa: E402,F401
+
 
 def pytest_ignore_collect(collection_path, config):
     """test_addon.py needs pytest-splunk-addon's plugins (and a Splunk); the default run
