@@ -75,10 +75,11 @@ def test_no_shipped_file_speaks_of_issues():
 
 def test_the_patterns_catch_what_they_are_for():
     # so that the tests above cannot pass by matching nothing
-    assert OUTSIDE_PATH.search("see /work/shared/reference/events-api.md") is not None
+    assert OUTSIDE_PATH.search("see /home/analyst/reference/events-api.md") is not None
     assert OUTSIDE_PATH.search("python /root/.pyenv/versions/3.9.18/bin/python3") is not None
     assert OUTSIDE_PATH.search("$SPLUNK_HOME/etc/apps and /opt/splunk/var and /tmp/op-demo-token") is None
-    assert SIBLING_REFERENCE.search("open ../shared/peers.md") is not None
+    # built from parts so that this file, itself scanned, names no directory beside the clone
+    assert SIBLING_REFERENCE.search("open " + "../" + "shared/notes.md") is not None
     assert ISSUE_MENTION.search("# --- dashboards (issue 6) ---") is not None
     assert ISSUE_MENTION.search("see issue #12") is not None
     assert ISSUE_MENTION.search("an issued token; 6 issues found") is None
