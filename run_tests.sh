@@ -6,7 +6,7 @@
 #
 # --fast: what a developer runs while changing code, within a minute: everything but
 # the tests marked slow (kill -9 crashes, the hostile server, e2e, the Node.js dashboard
-# validator), browser (Chromium) and build (the built add-on; never builds it), in four
+# validator, pytest-splunk-addon's test generator, a virtualenv made with pip), browser (Chromium) and build (the built add-on; never builds it), in four
 # pytest-xdist workers (most tests wait on sockets and child processes, not the CPU).
 # Markers: pytest.ini, tests/conftest.py.
 set -euo pipefail
@@ -15,7 +15,7 @@ cd "$(dirname "$0")"
 args=()
 for arg in "$@"; do
   if [ "$arg" = "--fast" ]; then
-    args+=(-m "not slow and not browser and not build" -n 4)
+    args+=(-m "not slow and not browser and not build" -n 4 --dist worksteal)
   else
     args+=("$arg")
   fi
