@@ -9,6 +9,10 @@ loopback (its self-signed certificate as the CA bundle). The
 collector runs from the BUILT add-on (output/, pure-Python lib only) under
 Python 3.13 with -I -S, pinned to CPU 0; the simulator and the reader of the
 modular-input stream run in this process, pinned to CPU 1.
+
+The "go" step runs 1Password's own Go collector beside the input when a Go
+toolchain and its source are here (BENCH_GO_SOURCE, BENCH_GO: see
+bench/go_collector.py); otherwise it says in one line why it is skipped.
 """
 
 import argparse
@@ -23,7 +27,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ADDON = os.path.join(ROOT, "output", "TA-1password-events")
 DRIVERS = os.path.join(ROOT, "bench", "drivers")
-sys.path[:0] = [os.path.join(ROOT, "tests"), os.path.join(ROOT, "package", "bin")]
+sys.path[:0] = [os.path.join(ROOT, "tests"), os.path.join(ROOT, "package", "bin"), os.path.join(ROOT, "bench")]
 
 from simulator import EventsApiSimulator  # noqa: E402
 
@@ -113,21 +117,49 @@ def bench_throughput(args):
 
 
 SMALL_PAGE = 20
-GO_SKIPPED = ("Go collector: skipped: {why} (1Password/events-api-splunk needs Go >= 1.24 and fetches its token "
-              "from splunkd at the fixed https://localhost:8089, which a shared machine cannot give it)")
 
 
-def go_collector():
-    """The Go column's driver, or None after saying in one line why it is skipped."""
-    import shutil
+def bench_beside_go(args):
+    """The add-on's input and 1Password's own Go collector (bench/go_collector.py) drain the
+    same sign-in backlog from the same simulator over HTTPS, each pinned to the same CPU, at
+    page size 1000 and 100, taking turns in every round."""
+    import go_collector
+    from simulator.tls import make_self_signed
+    from splunkd_fake import FakeSplunkd
 
-    if shutil.which("go") is None:
-        print("  " + GO_SKIPPED.format(why="no Go toolchain on PATH"))
-    elif not os.environ.get("BENCH_GO_SOURCE"):
-        print("  " + GO_SKIPPED.format(why="BENCH_GO_SOURCE does not name its source"))
-    else:
-        print("  " + GO_SKIPPED.format(why="no driver for it in this benchmark yet"))
-    return None
+    backlog, rounds = args.backlog, args.runs + 2
+    print(f"== beside 1Password's Go collector: {backlog:,} sign-in attempts, 1 stream, page size 1000 and 100, "
+          f"{rounds} interleaved rounds")
+    try:
+        binary = go_collector.build(["signinattempts"])["signinattempts"]
+        cert, key = make_self_signed(tempfile.mkdtemp(prefix="go-splunkd-tls-"))
+        splunkd = go_collector.splunkd_for_go(FakeSplunkd, cert, key)
+    except go_collector.Skipped as why:
+        print(f"  Go collector: skipped: {why}")
+        return None
+    figures = {(who, limit): [] for who in ("ours", "go") for limit in (1000, 100)}
+    with EventsApiSimulator(seed=17, signinattempts=backlog, late_fraction=0, tls=True) as simulator, splunkd:
+        for _ in range(rounds):
+            for limit in (1000, 100):
+                with tempfile.TemporaryDirectory() as state:
+                    ours = run_driver("ours.py", simulator, ["signinattempts"], state, page_size=limit)
+                go = go_collector.run(binary, simulator, splunkd, "signinattempts", limit, backlog, pin_cpu=COLLECTOR_CPU)
+                assert ours["events"] == go["events"] == backlog, (ours, go)
+                figures[("ours", limit)].append(ours)
+                figures[("go", limit)].append(go)
+    cpu = lambda r: r["cpu_s"] / r["events"] * 1e6  # noqa: E731
+    rate = lambda r: r["events"] / r["wall_s"]  # noqa: E731
+    for limit in (1000, 100):
+        for who, name in (("ours", "add-on input"), ("go", "Go collector")):
+            runs = figures[(who, limit)]
+            print(f"  limit {limit:4d} {name:13s} CPU µs/event {median_range([cpu(r) for r in runs], '{:.1f}')}   "
+                  f"events/s {median_range([rate(r) for r in runs])}   "
+                  f"peak RSS MB {median_range([r['maxrss_kb'] / 1024 for r in runs], '{:.1f}')}")
+        pairs = list(zip(figures[("ours", limit)], figures[("go", limit)]))
+        print(f"  limit {limit:4d} add-on / Go (per round): CPU per event "
+              f"{median_range([cpu(a) / cpu(b) for a, b in pairs], '{:.2f}')}x, "
+              f"events/s {median_range([rate(a) / rate(b) for a, b in pairs], '{:.2f}')}x")
+    return figures
 
 
 def bench_per_request(args):
@@ -145,7 +177,6 @@ def bench_per_request(args):
     small = SMALL_PAGE
     print(f"== CPU per request over HTTPS: {backlog:,} item usages drained at page size 1000 and at {small}, 1 stream, "
           f"{rounds} interleaved rounds of {', '.join(drivers)}: the CPU difference over the request difference")
-    go_collector()
     costs = {driver: [] for driver in drivers}
     per_event = {driver: {1000: [], small: []} for driver in drivers}
     with EventsApiSimulator(seed=11, itemusages=backlog, late_fraction=0, tls=True) as simulator:
@@ -280,7 +311,7 @@ def bench_rate_limited(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", choices=["throughput", "per_request", "memory", "requests", "idle", "rate"], action="append")
+    parser.add_argument("--only", choices=["throughput", "go", "per_request", "memory", "requests", "idle", "rate"], action="append")
     args = parser.parse_args()
     args.runs = 1 if args.quick else 3
     args.backlog = 20_000 if args.quick else 200_000
@@ -294,7 +325,7 @@ def main():
     pin(SERVER_CPU)
     print(f"collector: {PYTHON} (pyenv {PYENV['PYENV_VERSION']}) from {ADDON}, CPU {COLLECTOR_CPU}; "
           f"simulator + reader on CPU {SERVER_CPU}")
-    steps = {"throughput": bench_throughput, "per_request": bench_per_request, "memory": bench_memory, "requests": bench_requests,
+    steps = {"throughput": bench_throughput, "go": bench_beside_go, "per_request": bench_per_request, "memory": bench_memory, "requests": bench_requests,
              "idle": bench_idle, "rate": bench_rate_limited}
     for name in args.only or steps:
         steps[name](args)

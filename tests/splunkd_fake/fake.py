@@ -189,8 +189,11 @@ class FakeSplunkd:
     """
 
     def __init__(self, splunk_home=None, session_key=None, app=ADDON, server_name="fake-splunkd", port=0,
-                 kvstore_failures=0):
+                 kvstore_failures=0, tls_context=None):
         self.app = app
+        # an ssl.SSLContext makes it answer HTTPS, as a real splunkd's management port does (solnlib is
+        # told enableSplunkdSSL = false either way: this is for clients that insist on https)
+        self._tls_context = tls_context
         self.server_name = server_name
         self.session_key = session_key or "fake-session-" + uuid.uuid4().hex
         self._wanted_port = port
@@ -224,6 +227,8 @@ class FakeSplunkd:
             self.splunk_home = tempfile.mkdtemp(prefix="fake-splunk-home-")
         handler = type("Handler", (_Handler,), {"splunkd": self})
         self._server = _Server(("127.0.0.1", self._wanted_port), handler)
+        if self._tls_context is not None:
+            self._server.socket = self._tls_context.wrap_socket(self._server.socket, server_side=True)
         self.port = self._server.server_address[1]
         self._layout()
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -248,7 +253,7 @@ class FakeSplunkd:
 
     @property
     def url(self):
-        return "http://127.0.0.1:%d" % self.port
+        return "%s://127.0.0.1:%d" % ("http" if self._tls_context is None else "https", self.port)
 
     def _layout(self):
         """$SPLUNK_HOME as solnlib and splunkd's python look at it."""
