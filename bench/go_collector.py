@@ -146,31 +146,37 @@ def run(binary, simulator, splunkd, stream, limit, backlog, pin_cpu=None):
         env = {"SPLUNK_HOME": home, "SSL_CERT_FILE": simulator.cert_file, "PATH": os.environ.get("PATH", "")}
         simulator.clear_log()
         reader = subprocess.Popen(["wc", "-c"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        log = open(os.path.join(home, "stderr.log"), "w+b")  # a file: a full pipe would stall it
         started = time.perf_counter()
-        process = subprocess.Popen([binary], stdin=subprocess.PIPE, stdout=reader.stdin, stderr=subprocess.PIPE,
-                                   env=env, preexec_fn=(lambda: os.sched_setaffinity(0, {pin_cpu}))
+        process = subprocess.Popen([binary], stdin=subprocess.PIPE, stdout=reader.stdin, stderr=log, env=env,
+                                   preexec_fn=(lambda: os.sched_setaffinity(0, {pin_cpu}))
                                    if pin_cpu is not None else None)
         reader.stdin.close()
         process.stdin.write((splunkd.session_key + "\n").encode())
         process.stdin.close()
-        served, records = 0, []
-        while process.poll() is None:
+        served, records, ended = 0, [], None
+        while ended is None:
             records = [r for r in simulator.stream_requests(stream) if r.status == 200]
             served = sum(r.items for r in records)
             if served >= backlog and records and records[-1].items == 0:
                 break
+            pid, _, usage = os.wait4(process.pid, os.WNOHANG)  # reaps it only if it ended on its own
+            ended = usage if pid else None
             time.sleep(0.01)
         wall = time.perf_counter() - started
         peak_kb = 0
-        if process.poll() is None:
+        if ended is None:
             with open(f"/proc/{process.pid}/status") as status:
                 peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
-            process.send_signal(signal.SIGKILL)
-        _, code, usage = os.wait4(process.pid, 0)
-        process.returncode = code
-        err = process.stderr.read().decode(errors="replace")
+            os.kill(process.pid, signal.SIGKILL)
+            _, _, ended = os.wait4(process.pid, 0)
+        process.returncode = -signal.SIGKILL
+        log.seek(0)
+        err = log.read().decode(errors="replace")
+        log.close()
         out_bytes = int(reader.stdout.read().split()[0])
         reader.wait()
+        usage = ended
         if served < backlog:
             raise SystemExit(f"Go collector stopped after {served} of {backlog} events:\n{err[-2000:]}")
         return {"events": served, "wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "maxrss_kb": peak_kb,
