@@ -22,6 +22,21 @@ os.makedirs(os.path.join(os.environ["SPLUNK_HOME"], "var", "log", "splunk"), exi
 ADDON_DIR = os.path.join(ROOT, "output", "TA-1password-events")
 
 
+@pytest.fixture
+def splunkd(tmp_path, monkeypatch):
+    """splunkd's one fake (tests/splunkd_fake) with the add-on's settings file, and this process
+    pointed at it as the modular input and the REST handlers are."""
+    import responses
+
+    from splunkd_fake import SETTINGS_CONF, FakeSplunkd
+
+    with FakeSplunkd(splunk_home=tmp_path / "splunk") as fake, fake.activate():
+        fake.create_conf(SETTINGS_CONF)
+        monkeypatch.setenv("SPLUNKD_URI", fake.url)  # where splunktaucclib looks for splunkd first
+        responses.add_passthru(fake.url)  # solnlib's requests reach it while `responses` fakes the Events API
+        yield fake
+
+
 def _newest_source_mtime():
     # what ucc-gen builds from: the config, the package, and the build hook; and what the release files come from
     newest = max(os.path.getmtime(os.path.join(ROOT, name))

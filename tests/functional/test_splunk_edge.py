@@ -1,7 +1,7 @@
 """The add-on's Splunk edge against a fake splunkd (tests/splunkd_fake): real
 HTTP on 127.0.0.1, so solnlib / splunklib / splunktaucclib run unmodified.
 
-In-process tests call onepassword_splunk (account, proxy, log level, KV store
+In-process tests call onepassword_splunk's SplunkEdge (account, proxy, log level, KV store
 checkpoints) and the input's REST handler. The end-to-end test runs the
 GENERATED modular input (output/TA-1password-events/bin/onepassword.py) as
 splunkd does: a child process of python3.13 / python3.9 with -I -S (only the
@@ -26,6 +26,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from conf_reader import read_conf
+from onepassword_splunk import SplunkEdge
 from helpers.tokens import make_token
 from splunkd_fake import (
     ACCOUNT_CONF,
@@ -90,8 +91,6 @@ def test_solnlib_finds_splunkd_through_server_and_web_conf(splunkd):
 
 
 def test_read_account_returns_the_account_with_its_token_decrypted(splunkd):
-    import onepassword_splunk as edge
-
     token = make_token("events.1password.com")
     splunkd.set_account("acme", token=token, region="custom", custom_url="http://127.0.0.1:9", verify_tls=True)
     # stored as UCC stores it: '******' in the conf, JSON in storage/passwords, in 255-char pieces
@@ -102,7 +101,7 @@ def test_read_account_returns_the_account_with_its_token_decrypted(splunkd):
     assert pieces[-1]["clear_password"] == CRED_END_MARK
     assert "".join(p["clear_password"] for p in pieces[:-1]) == json.dumps({"token": token})
 
-    account = edge.read_account(splunkd.session_key, "acme")
+    account = SplunkEdge(splunkd.session_key).read_account("acme")
 
     assert account["token"] == token
     assert (account["region"], account["custom_url"], account["verify_tls"]) == ("custom", "http://127.0.0.1:9", "1")
@@ -116,14 +115,12 @@ def test_an_account_saved_through_solnlib_reads_back_like_one_set_by_the_fake(sp
     """Cross-check of the fake's credential layout with solnlib's own writer."""
     from solnlib import conf_manager
 
-    import onepassword_splunk as edge
-
     token = make_token("events.1password.eu", features=("auditevents",))
     splunkd.set_account("by_fake", token=token, region="auto")
     manager = conf_manager.ConfManager(splunkd.session_key, ADDON, realm=credential_realm(ADDON, ACCOUNT_CONF))
     manager.get_conf(ACCOUNT_CONF).update("by_solnlib", {"token": token, "region": "auto"}, encrypt_keys=["token"])
 
-    assert edge.read_account(splunkd.session_key, "by_solnlib")["token"] == token
+    assert SplunkEdge(splunkd.session_key).read_account("by_solnlib")["token"] == token
     assert splunkd.conf_stanza(ACCOUNT_CONF, "by_solnlib")["token"] == ENCRYPTED
 
     def layout(name):
@@ -134,19 +131,15 @@ def test_an_account_saved_through_solnlib_reads_back_like_one_set_by_the_fake(sp
 
 
 def test_a_missing_account_reads_as_none(splunkd):
-    import onepassword_splunk as edge
-
     splunkd.set_account("acme", token=make_token(), region="auto")
-    assert edge.read_account(splunkd.session_key, "ghost") is None
+    assert SplunkEdge(splunkd.session_key).read_account("ghost") is None
     assert splunkd.requests_for(contains="conf-ta_1password_events_account/ghost")[-1].status == 404
 
 
 # The build ships no account conf: until an account is saved, splunkd answers 404
 # for the file itself, which must read as "no such account", not as a crash.
 def test_an_account_conf_never_saved_reads_as_a_missing_account(splunkd):
-    import onepassword_splunk as edge
-
-    assert edge.read_account(splunkd.session_key, "acme") is None
+    assert SplunkEdge(splunkd.session_key).read_account("acme") is None
 
 
 def test_an_input_whose_account_conf_was_never_saved_reports_a_configuration_error(splunkd):
@@ -155,7 +148,7 @@ def test_an_input_whose_account_conf_was_never_saved_reports_a_configuration_err
     import onepassword_events_helper as helper
     from onepassword_events.sinks import ModularInputStream
 
-    helper.collect_input("onepassword://fresh", {"account": "acme"}, splunkd.session_key,
+    helper.collect_input("onepassword://fresh", {"account": "acme"}, SplunkEdge(splunkd.session_key),
                          ModularInputStream(io.StringIO()))
     log = _log_text(splunkd, "fresh")
     assert '"label":"Configuration Error"' in log and "'acme', which does not exist" in log, log
@@ -169,7 +162,7 @@ def test_an_input_whose_account_is_missing_reports_a_configuration_error(splunkd
 
     splunkd.set_account("acme", token=make_token(), region="auto")
     out = io.StringIO()
-    helper.collect_input("onepassword://orphan", {"account": "ghost"}, splunkd.session_key,
+    helper.collect_input("onepassword://orphan", {"account": "ghost"}, SplunkEdge(splunkd.session_key),
                          ModularInputStream(out))
     log = _log_text(splunkd, "orphan")
     assert '"label":"Configuration Error"' in log and "'ghost', which does not exist" in log, log
@@ -177,14 +170,13 @@ def test_an_input_whose_account_is_missing_reports_a_configuration_error(splunkd
 
 
 def test_read_proxy_returns_the_stanza_with_the_password_decrypted(splunkd):
-    import onepassword_splunk as edge
     from onepassword_events.proxy import proxy_url
 
     splunkd.set_proxy(proxy_enabled="1", proxy_type="http", proxy_url="proxy.corp", proxy_port="3128",
                       proxy_username="svc", proxy_password="p@ss:word", proxy_rdns="0")
     assert splunkd.conf_stanza(SETTINGS_CONF, "proxy")["proxy_password"] == ENCRYPTED
 
-    proxy = edge.read_proxy(splunkd.session_key, _logger())
+    proxy = SplunkEdge(splunkd.session_key).read_proxy(_logger())
 
     assert proxy == {"proxy_enabled": "1", "proxy_type": "http", "proxy_url": "proxy.corp", "proxy_port": "3128",
                      "proxy_username": "svc", "proxy_password": "p@ss:word", "proxy_rdns": "0"}
@@ -192,47 +184,42 @@ def test_read_proxy_returns_the_stanza_with_the_password_decrypted(splunkd):
 
 
 def test_read_proxy_is_empty_when_the_proxy_stanza_was_never_saved(splunkd):
-    import onepassword_splunk as edge
-
     splunkd.set_log_level("INFO")  # the settings conf exists, without a proxy stanza
-    assert edge.read_proxy(splunkd.session_key, _logger()) == {}
+    assert SplunkEdge(splunkd.session_key).read_proxy(_logger()) == {}
 
 
 def test_read_log_level(splunkd):
-    import onepassword_splunk as edge
-
     splunkd.create_conf(SETTINGS_CONF)
-    assert edge.read_log_level(splunkd.session_key, _logger()) == "INFO"  # solnlib's default
+    edge = SplunkEdge(splunkd.session_key)
+    assert edge.read_log_level(_logger()) == "INFO"  # solnlib's default
     splunkd.set_log_level("DEBUG")
-    assert edge.read_log_level(splunkd.session_key, _logger()) == "DEBUG"
+    assert edge.read_log_level(_logger()) == "DEBUG"
 
 
 def test_the_built_defaults_mean_no_proxy_and_info_until_the_admin_saves_settings(built_app, tmp_path_factory):
-    import onepassword_splunk as edge
     from onepassword_events.proxy import proxy_url
 
     with FakeSplunkd(splunk_home=tmp_path_factory.mktemp("splunk-home")) as fake, fake.activate():
         fake.install_app(built_app)
-        proxy = edge.read_proxy(fake.session_key, _logger())
+        edge = SplunkEdge(fake.session_key)
+        proxy = edge.read_proxy(_logger())
         assert proxy["proxy_type"] == "http" and not proxy["proxy_enabled"] and not proxy["proxy_password"]
         assert proxy_url(proxy) is None
-        assert edge.read_log_level(fake.session_key, _logger()) == "INFO"
+        assert edge.read_log_level(_logger()) == "INFO"
         fake.set_log_level("WARNING")  # local/ overrides default/
-        assert edge.read_log_level(fake.session_key, _logger()) == "WARNING"
+        assert edge.read_log_level(_logger()) == "WARNING"
         # collections.conf defined the checkpoint collection: nothing to create
-        edge.checkpoint_store(fake.session_key)
+        edge.checkpoint_store()
         assert fake.kv_collections()[CHECKPOINT_COLLECTION] == {"state": "string"}
         assert not [r for r in fake.requests if r.method == "POST"]
         fake.stop(remove_home=True)
 
 
 def test_a_wrong_session_key_is_refused(splunkd):
-    import onepassword_splunk as edge
-
     token = make_token()
     splunkd.set_account("acme", token=token, region="auto")
     with pytest.raises(Exception) as caught:
-        edge.read_account("not-the-session-key", "acme")
+        SplunkEdge("not-the-session-key").read_account("acme")
     assert token not in str(caught.value)
     assert splunkd.requests[-1].status == 401 and not splunkd.requests[-1].authorized
 
@@ -243,7 +230,7 @@ def test_the_input_rest_handler_deletes_the_checkpoints_of_a_removed_input(splun
 
     for key in ("old.signinattempts", "old.auditevents", "kept.auditevents"):
         splunkd.kv_put(key, {"state": json.dumps({"cursor": key})})
-    handler.delete_checkpoints(splunkd.session_key, "old")
+    handler.delete_checkpoints(SplunkEdge(splunkd.session_key), "old")
     assert list(splunkd.kv_records()) == ["kept.auditevents"]
     log = _log_text(splunkd, "old")
     for name in ("signinattempts", "itemusages", "auditevents"):  # itemusages: 404, still fine
@@ -252,8 +239,6 @@ def test_the_input_rest_handler_deletes_the_checkpoints_of_a_removed_input(splun
 
 
 def test_the_fake_runs_as_its_own_process(tmp_path):
-    import onepassword_splunk as edge
-
     token = make_token()
     secrets_dir = tempfile.mkdtemp(prefix="fake-splunkd-state-")  # holds the token: outside tmp_path
     try:
@@ -269,9 +254,10 @@ def test_the_fake_runs_as_its_own_process(tmp_path):
         try:
             ready = json.loads(server.stdout.readline())
             with activate_splunk_home(ready["splunk_home"]):
-                assert edge.read_account(ready["session_key"], "acme")["token"] == token
-                assert edge.read_log_level(ready["session_key"], _logger()) == "DEBUG"
-                edge.checkpoint_store(ready["session_key"]).save("i.auditevents", json.dumps({"cursor": "x"}))
+                edge = SplunkEdge(ready["session_key"])
+                assert edge.read_account("acme")["token"] == token
+                assert edge.read_log_level(_logger()) == "DEBUG"
+                edge.checkpoint_store().save("i.auditevents", json.dumps({"cursor": "x"}))
         finally:
             server.send_signal(signal.SIGTERM)
             _, err = server.communicate(timeout=20)

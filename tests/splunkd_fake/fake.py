@@ -185,7 +185,7 @@ class FakeSplunkd:
 
     >>> with FakeSplunkd() as splunkd, splunkd.activate():   # in-process
     ...     splunkd.set_account("acme", token=..., region="custom", custom_url=...)
-    ...     onepassword_splunk.read_account(splunkd.session_key, "acme")
+    ...     SplunkEdge(splunkd.session_key).read_account("acme")
     """
 
     def __init__(self, splunk_home=None, session_key=None, app=ADDON, server_name="fake-splunkd", port=0,
