@@ -2,6 +2,7 @@
 
 import io
 import json
+import logging
 import os
 import xml.etree.ElementTree as ET
 
@@ -9,7 +10,7 @@ import pytest
 import responses
 
 import onepassword_events_helper as helper
-from onepassword_splunk import SplunkEdge
+from onepassword_splunk import LocalEdge, SplunkEdge
 from onepassword_events.sinks import ModularInputStream
 from helpers import events
 from helpers.fake_api import FakeEventsApi
@@ -30,10 +31,10 @@ def log_lines(splunkd, input_name="acme_in"):
         return handle.read().splitlines()
 
 
-def run_input(splunkd, item, name="onepassword://acme_in", stop_requested=lambda: False, out=None):
+def run_input(splunkd, item, name="onepassword://acme_in", stop_requested=lambda: False, out=None, edge=None):
     out = out or io.StringIO()
     stream = ModularInputStream(out)
-    helper.collect_input(name, item, SplunkEdge(splunkd.session_key), stream, stop_requested)
+    helper.collect_input(name, item, edge or SplunkEdge(splunkd.session_key), stream, stop_requested)
     stream.close()
     return out.getvalue()
 
@@ -158,3 +159,18 @@ def test_a_start_time_that_aged_past_the_retention_keeps_the_input_running(splun
     assert len(parsed(xml_text)) == 1
     assert not any("Configuration Error" in line for line in log_lines(splunkd))
     assert any("event=start_time_clamped" in line for line in log_lines(splunkd))
+
+
+def test_without_splunkd_the_local_edge_gives_its_account_checkpoint_files_and_the_count(tmp_path, caplog):
+    """What the benchmark driver and the in-process functional runs hand the input instead of splunkd."""
+    logger = logging.getLogger("test_input_helper.local_edge")
+    caplog.set_level(logging.INFO, logger=logger.name)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        api = FakeEventsApi(rsps)
+        api.add("auditevents", [events.auditevent(n) for n in range(3)])
+        edge = LocalEdge("acme", {"token": api.token}, logger, state_dir=str(tmp_path))
+        xml_text = run_input(None, {"account": "acme", "event_types": "auditevents"}, edge=edge)
+        assert len(parsed(xml_text)) == 3 and edge.ingested == 3
+        assert json.loads((tmp_path / "acme_in.auditevents.json").read_text())["account"] == "acme"
+        assert run_input(None, {"account": "ghost"}, edge=edge) == ""
+    assert any("Configuration Error" in line and "'ghost', which does not exist" in line for line in caplog.messages)
