@@ -1,18 +1,24 @@
-"""Shared test setup: the add-on's bin/ on sys.path, solnlib logs in a temp dir."""
+"""Shared test setup: the add-on's bin/ and splunkd's `splunk` package on sys.path, solnlib logs in a
+temp dir, and the fake splunkd as a fixture."""
 
 import os
 import subprocess
 import sys
 import tempfile
+import types
 
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "package", "bin")
-FAKES = os.path.join(ROOT, "tests", "fakes")
-for path in (BIN, FAKES, os.path.join(ROOT, "tests")):
+# the one fake of splunkd's own `splunk` package, which the fake splunkd also gives its scripts
+SPLUNK_SITE = os.path.join(ROOT, "tests", "splunkd_fake", "splunk_site")
+for path in (BIN, SPLUNK_SITE, os.path.join(ROOT, "tests")):
     if path not in sys.path:
         sys.path.insert(0, path)
+# ucc-gen generates import_declare_test into the built bin/ to put lib/ on sys.path; here the
+# add-on's libraries are already importable
+sys.modules.setdefault("import_declare_test", types.ModuleType("import_declare_test"))
 
 # solnlib writes its log files under $SPLUNK_HOME/var/log/splunk.
 os.environ.setdefault("SPLUNK_HOME", tempfile.mkdtemp(prefix="splunk-home-"))
@@ -20,6 +26,21 @@ os.makedirs(os.path.join(os.environ["SPLUNK_HOME"], "var", "log", "splunk"), exi
 
 
 ADDON_DIR = os.path.join(ROOT, "output", "TA-1password-events")
+
+
+@pytest.fixture
+def splunkd(tmp_path, monkeypatch):
+    """splunkd's one fake (tests/splunkd_fake) with the add-on's settings file, and this process
+    pointed at it as the modular input and the REST handlers are."""
+    import responses
+
+    from splunkd_fake import SETTINGS_CONF, FakeSplunkd
+
+    with FakeSplunkd(splunk_home=tmp_path / "splunk") as fake, fake.activate():
+        fake.create_conf(SETTINGS_CONF)
+        monkeypatch.setenv("SPLUNKD_URI", fake.url)  # where splunktaucclib looks for splunkd first
+        responses.add_passthru(fake.url)  # solnlib's requests reach it while `responses` fakes the Events API
+        yield fake
 
 
 def _newest_source_mtime():

@@ -1,9 +1,9 @@
 """Benchmark driver: the add-on's real input code, from the built package.
 
 Run as: python -I -S ours.py ADDON_DIR BASE_URL STATE_DIR EVENT_TYPES [PAGE_SIZE]
-with the token on stdin. splunkd's side is replaced by the CLI's stand-ins
-(file checkpoints, the account handed in): everything from the HTTP request
-to the modular-input XML on stdout is the code the input runs.
+with the token on stdin. splunkd's side is the add-on's LocalEdge (the account handed
+in, file checkpoints, one logger): everything from the HTTP request to the
+modular-input XML on stdout is the code the input runs.
 Prints one JSON line of figures on stderr.
 """
 
@@ -22,37 +22,17 @@ sys.path.insert(0, os.path.join(addon, "bin"))
 import import_declare_test  # noqa: E402,F401  (the add-on's lib/ first, as in Splunk)
 
 import onepassword_events_helper as helper  # noqa: E402
-import onepassword_splunk as splunk_edge  # noqa: E402
-from onepassword_events.checkpoint import FileCheckpointStore  # noqa: E402
 from onepassword_events.sinks import ModularInputStream  # noqa: E402
+from onepassword_splunk import LocalEdge  # noqa: E402
 
 token = sys.stdin.readline().strip()
 account = {"token": token, "region": "custom", "custom_url": base_url, "ca_bundle": os.environ.get("BENCH_CA_BUNDLE")}
 logger = logging.getLogger("bench")
 logger.addHandler(logging.StreamHandler(sys.stderr))
 logger.setLevel(logging.WARNING)
-splunk_edge.read_account = lambda session_key, name: account
-splunk_edge.read_proxy = lambda session_key, log: {}
-splunk_edge.read_log_level = lambda session_key, log: "WARNING"
-splunk_edge.checkpoint_store = lambda session_key: FileCheckpointStore(state_dir)
-splunk_edge.logger_for_input = lambda name: logger
-
-
-class Counter:
-    """Counts what the input reports it ingested (solnlib's events_ingested)."""
-
-    events = 0
-
-
-def counted(log, name, sourcetype, n_events, index, account=None, **kwargs):
-    Counter.events += n_events
-
-
-from solnlib import log as solnlib_log  # noqa: E402
-
-solnlib_log.events_ingested = counted
+edge = LocalEdge("bench", account, logger, state_dir=state_dir)
 stream = ModularInputStream(sys.stdout)
 item = {"account": "bench", "index": "main", "event_types": event_types, "page_size": page_size}
-helper.collect_input("onepassword://bench", item, "session-key", stream)
+helper.collect_input("onepassword://bench", item, edge, stream)
 stream.close()
-report(Counter.events, started_wall)
+report(edge.ingested, started_wall)

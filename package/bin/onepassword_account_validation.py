@@ -16,11 +16,10 @@ import import_declare_test  # noqa: F401
 from splunktaucclib.rest_handler.admin_external import AdminExternalHandler
 from splunktaucclib.rest_handler.error import RestError
 
-import onepassword_splunk as splunk_edge
 from onepassword_events import runner
 from onepassword_events.errors import EventsApiError
-from onepassword_events.proxy import proxy_url
 from onepassword_events.streams import STREAM_NAMES
+from onepassword_splunk import SplunkEdge
 
 # What splunktaucclib sends back in place of an unchanged encrypted field.
 MASKED = "********"
@@ -35,22 +34,24 @@ class AccountValidationHandler(AdminExternalHandler):
         AdminExternalHandler.setup(self)
 
     def handleCreate(self, confInfo):
-        self._authorize()
-        self._validate()
+        edge = SplunkEdge(self.getSessionKey())
+        self._authorize(edge)
+        self._validate(edge)
         AdminExternalHandler.handleCreate(self, confInfo)
 
     def handleEdit(self, confInfo):
-        self._authorize()
-        self._validate()
+        edge = SplunkEdge(self.getSessionKey())
+        self._authorize(edge)
+        self._validate(edge)
         AdminExternalHandler.handleEdit(self, confInfo)
 
     def handleRemove(self, confInfo):
-        self._authorize()
+        self._authorize(SplunkEdge(self.getSessionKey()))
         AdminExternalHandler.handleRemove(self, confInfo)
 
-    def _authorize(self):
+    def _authorize(self, edge):
         try:
-            _, capabilities = splunk_edge.caller_identity(self.getSessionKey())
+            _, capabilities = edge.caller_identity()
         except Exception:  # noqa: BLE001 - fail closed: no identity, no change
             raise RestError(500, "Account not saved: could not check your Splunk capabilities; try again, or "
                                  "look for errors in splunkd.log") from None
@@ -59,13 +60,12 @@ class AccountValidationHandler(AdminExternalHandler):
                                  f"server connect to the URL it names, which needs the '{ACCOUNT_CAPABILITY}' "
                                  "capability (Splunk's admin role, or sc_admin on Splunk Cloud)")
 
-    def _validate(self):
-        session_key = self.getSessionKey()
+    def _validate(self, edge):
         account = {key: _first(self.payload.get(key)) for key in ("region", "custom_url", "token", "verify_tls", "ca_bundle")}
         if account["token"] in (None, "", MASKED):
-            stored = splunk_edge.read_account(session_key, str(self.callerArgs.id)) or {}
+            stored = edge.read_account(str(self.callerArgs.id)) or {}
             account["token"] = stored.get("token")
-        info = validate_account(account, session_key)
+        info = validate_account(account, edge)
         # shown in the Accounts table: what the token was found to grant when it was checked
         self.payload["granted_event_types"] = ",".join(name for name in STREAM_NAMES if name in info["features"])
 
@@ -77,11 +77,11 @@ def _first(value):
     return value
 
 
-def validate_account(account, session_key):
+def validate_account(account, edge):
     from onepassword_events.client import RetryPolicy
 
     try:
-        proxy = proxy_url(splunk_edge.read_proxy(session_key, None))
+        proxy = edge.proxy_url(None)
         return runner.check_account(account, proxy_url=proxy,
                                     retry=RetryPolicy(budget=VALIDATION_RETRY_BUDGET, max_attempts=3))
     except EventsApiError as exc:

@@ -252,11 +252,11 @@ def _silence_stdout():
 
 def _fetch(args, token, logger):
     from onepassword_events import runner
-    from onepassword_events.checkpoint import FileCheckpointStore, MemoryCheckpointStore
     from onepassword_events.client import RetryPolicy
     from onepassword_events.records import log_record, stream_summary_fields
     from onepassword_events.sinks import JsonLinesSink, ModularInputStream, SplunkXmlSink, whole_writes_stdout
     from onepassword_events.stopping import StopFlag
+    from onepassword_splunk import LocalEdge
 
     # both raise ConfigurationError, which main() reports as a usage error
     start_time = runner.parse_start_time(args.start_time)
@@ -270,11 +270,11 @@ def _fetch(args, token, logger):
         stop.request()
 
     signal.signal(signal.SIGINT, ctrl_c)
-    client = runner.build_client(_account(args, token), proxy_url=args.proxy, logger=logger,
+    edge = LocalEdge(args.account_name, _account(args, token), logger, proxy=args.proxy, state_dir=args.state_dir)
+    client = runner.build_client(edge.account, proxy_url=edge.proxy, logger=logger,
                                  retry=RetryPolicy(budget=args.retry_budget), sleep=stop.sleep,
                                  stop_requested=stop, read_timeout=args.read_timeout)
-    # taken before anything is written: a second run on the same directory refuses
-    store = FileCheckpointStore(args.state_dir) if args.state_dir else MemoryCheckpointStore()
+    store = edge.checkpoint_store()
     out = whole_writes_stdout()
     if args.format == "jsonl":
         sink = stream = JsonLinesSink(out)

@@ -8,7 +8,7 @@ import import_declare_test  # noqa: F401
 
 from splunktaucclib.rest_handler.admin_external import AdminExternalHandler
 
-import onepassword_splunk as splunk_edge
+from onepassword_splunk import SplunkEdge
 from onepassword_events.checkpoint import checkpoint_key
 from onepassword_events.errors import SPLUNK_LABELS
 from onepassword_events.streams import STREAM_NAMES
@@ -17,17 +17,17 @@ from onepassword_events.streams import STREAM_NAMES
 class InputCheckpointHandler(AdminExternalHandler):
     def handleRemove(self, confInfo):
         input_name = str(self.callerArgs.id)
-        delete_checkpoints(self.getSessionKey(), input_name)
+        delete_checkpoints(SplunkEdge(self.getSessionKey()), input_name)
         AdminExternalHandler.handleRemove(self, confInfo)
 
 
-def delete_checkpoints(session_key, input_name, store=None):
+def delete_checkpoints(edge, input_name):
     from solnlib import log
 
-    logger = splunk_edge.logger_for_input(input_name)
+    logger = edge.logger_for_input(input_name)
     keys = [checkpoint_key(input_name, stream_name) for stream_name in STREAM_NAMES]
     try:
-        store = store or splunk_edge.checkpoint_store(session_key)
+        store = edge.checkpoint_store()
     except Exception as exc:  # nor may a KV store that is down or starting up
         log.log_exception(logger, exc, SPLUNK_LABELS["checkpoint"], full_msg=False,
                           msg_before=f"event=checkpoint_delete_failed keys={','.join(keys)}")

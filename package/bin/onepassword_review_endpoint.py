@@ -39,7 +39,7 @@ from splunk.persistconn.application import PersistentServerConnectionApplication
 from onepassword_events import ADDON_NAME  # noqa: E402
 from onepassword_reviews import changelog, service  # noqa: E402
 from onepassword_reviews.model import Refused  # noqa: E402
-from onepassword_splunk import caller_identity  # noqa: E402
+from onepassword_splunk import SplunkEdge  # noqa: E402
 
 CHANGES = {("POST", False): "create", ("POST", True): "edit", ("DELETE", True): "withdraw",
            ("GET", True): "history"}
@@ -106,7 +106,7 @@ def identify(caller_token, splunkd_uri):
     try:
         if not caller_token:
             raise ValueError("no session")
-        return caller_identity(caller_token, splunkd_uri)
+        return SplunkEdge(caller_token, splunkd_uri).caller_identity()
     except Exception as exc:  # fail closed: no identity, no change
         raise Refused(500, "Review not saved: could not check your Splunk capabilities "
                            f"({type(exc).__name__}). Try again, or ask a Splunk admin to look for errors in "

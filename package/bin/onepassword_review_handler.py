@@ -17,10 +17,10 @@ import import_declare_test  # noqa: F401
 import json
 import urllib.parse
 
-from splunktaucclib.rest_handler.admin_external import AdminExternalHandler, build_conf_info, get_splunkd_endpoint
+from splunktaucclib.rest_handler.admin_external import AdminExternalHandler, build_conf_info
 from splunktaucclib.rest_handler.error import RestError
 
-from onepassword_events import ADDON_NAME
+from onepassword_splunk import SplunkEdge
 
 RECORDS_ENDPOINT = "/services/ta_1password_events/review_records"  # restmap.conf [script:...] match
 
@@ -31,28 +31,26 @@ class ReviewRecordHandler(AdminExternalHandler):
     @build_conf_info
     def handleCreate(self, confInfo):
         name = str(self.callerArgs.id)
-        forward(self.getSessionKey(), "POST", None, dict(self.payload, name=name))
+        forward(SplunkEdge(self.getSessionKey()), "POST", None, dict(self.payload, name=name))
         return self.handler.get(name)
 
     @build_conf_info
     def handleEdit(self, confInfo):
         name = str(self.callerArgs.id)
-        forward(self.getSessionKey(), "POST", name, self.payload)
+        forward(SplunkEdge(self.getSessionKey()), "POST", name, self.payload)
         return self.handler.get(name)
 
     @build_conf_info
     def handleRemove(self, confInfo):
-        forward(self.getSessionKey(), "DELETE", str(self.callerArgs.id), None)
+        forward(SplunkEdge(self.getSessionKey()), "DELETE", str(self.callerArgs.id), None)
         return self.handler.all(count=0)  # what splunkd answers a DELETE with: the remaining records
 
 
-def forward(session_key, method, name, fields):
+def forward(edge, method, name, fields):
     """Send one change to the review-records endpoint as the caller; its refusal becomes a RestError."""
-    from solnlib.splunk_rest_client import SplunkRestClient
     from splunklib import binding
 
-    uri = urllib.parse.urlparse(get_splunkd_endpoint())
-    client = SplunkRestClient(session_key, ADDON_NAME, scheme=uri.scheme, host=uri.hostname, port=uri.port)
+    client = edge.rest_client()
     path = RECORDS_ENDPOINT + ("/" + urllib.parse.quote(name, safe="") if name else "")
     try:
         if method == "DELETE":

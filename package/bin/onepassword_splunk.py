@@ -1,7 +1,11 @@
-"""The Splunk edge: read the add-on's configuration and checkpoints from splunkd.
+"""The Splunk edge: what the add-on asks splunkd, through one session.
 
-Thin on purpose: everything here is a call into solnlib, so the collector core
-stays testable without Splunk and these few functions are swapped in tests.
+Thin on purpose: everything in SplunkEdge is a call into solnlib, so the collector
+core stays testable without Splunk. The entry points (the input's stream_events,
+the REST handlers) build one edge from the session splunkd hands them and pass it
+on. LocalEdge answers the same questions without splunkd (the account and proxy
+handed in, checkpoint files): the troubleshooting CLI's settings, and a way to run
+the input's own code outside Splunk.
 """
 
 from onepassword_events import ADDON_NAME
@@ -12,67 +16,125 @@ SETTINGS_CONF = f"{REST_ROOT}_settings"
 CHECKPOINT_COLLECTION = f"{REST_ROOT}_checkpoints"
 
 
-def logger_for_input(input_name):
-    from solnlib import log
-
-    return log.Logs().get_logger(f"{REST_ROOT}_{input_name}")
-
-
-def read_account(session_key, account_name):
-    """The account stanza with its token decrypted, or None if it does not exist."""
-    from solnlib import conf_manager
-
-    manager = conf_manager.ConfManager(
-        session_key, ADDON_NAME, realm=f"__REST_CREDENTIAL__#{ADDON_NAME}#configs/conf-{ACCOUNT_CONF}"
-    )
-    try:
-        return manager.get_conf(ACCOUNT_CONF).get(account_name)
-    except (conf_manager.ConfStanzaNotExistException, conf_manager.ConfManagerException):
-        # no such stanza, or no account saved yet at all (splunkd has no such conf file)
-        return None
-
-
-def read_proxy(session_key, logger):
-    """The Proxy tab's stanza ({} when it was never saved)."""
-    from solnlib import conf_manager
-
-    try:
-        return conf_manager.get_proxy_dict(logger, session_key, ADDON_NAME, SETTINGS_CONF)
-    except conf_manager.ConfStanzaNotExistException:
-        # (ConfManagerException is not caught: get_proxy_dict raises it for any
-        # failure to read splunkd, and running without the proxy would hide it)
-        return {}
-
-
-def read_log_level(session_key, logger):
-    from solnlib import conf_manager
-
-    return conf_manager.get_log_level(logger=logger, session_key=session_key, app_name=ADDON_NAME, conf_name=SETTINGS_CONF)
-
-
-def checkpoint_store(session_key):
-    from onepassword_events.checkpoint import KVStoreCheckpointStore
-
-    return KVStoreCheckpointStore(CHECKPOINT_COLLECTION, session_key, ADDON_NAME)
-
-
-def caller_identity(session_key, splunkd_uri=None):
-    """(user name, set of capabilities) of the session's user, as splunkd sees them.
+class SplunkEdge:
+    """splunkd as the add-on sees it with one session key.
 
     splunkd_uri: where splunkd listens, when the caller knows it (a persistent REST
-    handler is told in its request; it has no ambient session to look it up with).
+    handler is told in its request; it has no ambient session to look it up with);
+    otherwise solnlib and splunktaucclib find it themselves.
     """
-    import json
-    import urllib.parse
 
-    from solnlib.splunk_rest_client import SplunkRestClient
+    def __init__(self, session_key, splunkd_uri=None):
+        self.session_key = session_key
+        self.splunkd_uri = splunkd_uri
 
-    if splunkd_uri is None:
-        from splunktaucclib.rest_handler.admin_external import get_splunkd_endpoint
+    def logger_for_input(self, input_name):
+        from solnlib import log
 
-        splunkd_uri = get_splunkd_endpoint()
-    uri = urllib.parse.urlparse(splunkd_uri)
-    client = SplunkRestClient(session_key, ADDON_NAME, scheme=uri.scheme, host=uri.hostname, port=uri.port)
-    body = client.get("/services/authentication/current-context", output_mode="json").body.read()
-    content = json.loads(body)["entry"][0]["content"]
-    return content["username"], set(content.get("capabilities") or [])
+        return log.Logs().get_logger(f"{REST_ROOT}_{input_name}")
+
+    def input_logger(self, input_name):
+        """The input's log file, at the level set on the Logging tab."""
+        logger = self.logger_for_input(input_name)
+        logger.setLevel(self.read_log_level(logger))
+        return logger
+
+    def read_log_level(self, logger):
+        from solnlib import conf_manager
+
+        return conf_manager.get_log_level(logger=logger, session_key=self.session_key, app_name=ADDON_NAME,
+                                          conf_name=SETTINGS_CONF)
+
+    def read_account(self, account_name):
+        """The account stanza with its token decrypted, or None if it does not exist."""
+        from solnlib import conf_manager
+
+        manager = conf_manager.ConfManager(
+            self.session_key, ADDON_NAME, realm=f"__REST_CREDENTIAL__#{ADDON_NAME}#configs/conf-{ACCOUNT_CONF}"
+        )
+        try:
+            return manager.get_conf(ACCOUNT_CONF).get(account_name)
+        except (conf_manager.ConfStanzaNotExistException, conf_manager.ConfManagerException):
+            # no such stanza, or no account saved yet at all (splunkd has no such conf file)
+            return None
+
+    def read_proxy(self, logger):
+        """The Proxy tab's stanza ({} when it was never saved)."""
+        from solnlib import conf_manager
+
+        try:
+            return conf_manager.get_proxy_dict(logger, self.session_key, ADDON_NAME, SETTINGS_CONF)
+        except conf_manager.ConfStanzaNotExistException:
+            # (ConfManagerException is not caught: get_proxy_dict raises it for any
+            # failure to read splunkd, and running without the proxy would hide it)
+            return {}
+
+    def proxy_url(self, logger):
+        """The Proxy tab as one URL, or None; a ConfigurationError when its settings do not make one."""
+        from onepassword_events.proxy import proxy_url
+
+        return proxy_url(self.read_proxy(logger))
+
+    def checkpoint_store(self):
+        from onepassword_events.checkpoint import KVStoreCheckpointStore
+
+        return KVStoreCheckpointStore(CHECKPOINT_COLLECTION, self.session_key, ADDON_NAME)
+
+    def events_ingested(self, logger, full_name, sourcetype, count, index, account):
+        """The line Splunk's monitoring dashboards count ingested events by."""
+        from solnlib import log
+
+        log.events_ingested(logger, full_name, sourcetype, count, index, account=account)
+
+    def rest_client(self):
+        """A splunkd REST client acting as this session's user."""
+        import urllib.parse
+
+        from solnlib.splunk_rest_client import SplunkRestClient
+
+        splunkd_uri = self.splunkd_uri
+        if splunkd_uri is None:
+            from splunktaucclib.rest_handler.admin_external import get_splunkd_endpoint
+
+            splunkd_uri = get_splunkd_endpoint()
+        uri = urllib.parse.urlparse(splunkd_uri)
+        return SplunkRestClient(self.session_key, ADDON_NAME, scheme=uri.scheme, host=uri.hostname, port=uri.port)
+
+    def caller_identity(self):
+        """(user name, set of capabilities) of the session's user, as splunkd sees them."""
+        import json
+
+        body = self.rest_client().get("/services/authentication/current-context", output_mode="json").body.read()
+        content = json.loads(body)["entry"][0]["content"]
+        return content["username"], set(content.get("capabilities") or [])
+
+
+class LocalEdge:
+    """The same answers without splunkd: one account handed in, the proxy URL given, checkpoint
+    files in state_dir (in memory without one), every input logging to one logger."""
+
+    def __init__(self, account_name, account, logger, proxy=None, state_dir=None):
+        self.account_name = account_name
+        self.account = account
+        self.logger = logger
+        self.proxy = proxy
+        self.state_dir = state_dir
+        self.ingested = 0  # events the runs reported written
+
+    def input_logger(self, input_name):
+        return self.logger
+
+    def read_account(self, account_name):
+        return dict(self.account) if account_name == self.account_name else None
+
+    def proxy_url(self, logger):
+        return self.proxy
+
+    def checkpoint_store(self):
+        """Taken before anything is written: a second run on the same directory refuses."""
+        from onepassword_events.checkpoint import FileCheckpointStore, MemoryCheckpointStore
+
+        return FileCheckpointStore(self.state_dir) if self.state_dir else MemoryCheckpointStore()
+
+    def events_ingested(self, logger, full_name, sourcetype, count, index, account):
+        self.ingested += count

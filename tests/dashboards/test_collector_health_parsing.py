@@ -18,6 +18,7 @@ from solnlib import log as solnlib_log
 import dashboard_queries as dq
 import onepassword_events_helper as helper
 from onepassword_events.errors import AuthError, ServerError
+from onepassword_splunk import SplunkEdge
 from spl_fields import fields_of
 
 SPL = {q["id"]: q["query"] for q in dq.queries(with_defaults=False) if q["dashboard"] == "onepassword_collector_health"}
@@ -57,7 +58,7 @@ def input_log():
     client = SimpleNamespace(host="events.1password.com", requests_made=7, status_counts={200: 5, 429: 1, 401: 1})
     logger.warning("event=retry category=%s attempt=%d delay_s=%.1f path=%s message=%r",
                    "rate_limit", 1, 2.0, "/api/v2/signinattempts", "429 Too Many Requests " + FORGED)
-    helper._log_summary(logger, "onepassword://acme_in", "acme", "main", runs, client)
+    helper._log_summary(SplunkEdge(None), logger, "onepassword://acme_in", "acme", "main", runs, client)
     return events_of(stream.getvalue())
 
 

@@ -14,6 +14,7 @@ from e2e import spl
 
 import onepassword_events_helper as helper  # noqa: E402  (package/bin on sys.path: tests/conftest.py)
 from onepassword_events.streams import STREAMS
+from onepassword_splunk import SplunkEdge
 
 
 def python_regex(pattern):
@@ -42,7 +43,8 @@ def log_lines():
                                                 ("itemusages", "caught_up", 1200, 12),
                                                 ("auditevents", "interrupted", 100, 1))]
     client = SimpleNamespace(host="127.0.0.1:8443", requests_made=14, status_counts={200: 14})
-    helper._log_summary(logger, "onepassword://e2e_in", "e2e_acct", "op_e2e_x_ingest", runs, client)
+    helper._log_summary(SplunkEdge(None), logger, "onepassword://e2e_in", "e2e_acct", "op_e2e_x_ingest", runs,
+                        client)
     return out.getvalue().splitlines()
 
 

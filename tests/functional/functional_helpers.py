@@ -2,8 +2,8 @@
 input in-process, output parsing, loss/duplicate checks and the token scan.
 
 The simulator (tests/simulator) is the outside world; nothing of the
-collector is mocked except the Splunk configuration edge (account, proxy,
-log level), which only exists inside splunkd.
+collector is mocked. The in-process input runs without splunkd: its edge is the
+add-on's LocalEdge (the account handed in, checkpoint files), as in the CLI.
 """
 
 import io
@@ -270,22 +270,19 @@ def run_input(sim, scanner, monkeypatch, state_dir, token=None, event_types="", 
               client_settings=None, input_name="fn_input", account_name="acme", index="main", account_extra=None,
               log_format=None):
     """One run of the modular input (collect_input) into the modular-input
-    stream, with a FileCheckpointStore in state_dir. Returns a Run. log_format: the
+    stream, with splunkd's side answered by the add-on's LocalEdge: this account,
+    no proxy, checkpoint files in state_dir. Returns a Run. log_format: the
     log lines' format (solnlib's, to read them as Splunk would)."""
     import onepassword_events_helper as helper
-    import onepassword_splunk as splunk_edge
     from onepassword_events import runner
-    from onepassword_events.checkpoint import FileCheckpointStore
     from onepassword_events.client import RetryPolicy
     from onepassword_events.sinks import ModularInputStream
+    from onepassword_splunk import LocalEdge
 
     token = token or sim.token
     scanner.add_token(token)
     account = {"token": token, "region": "custom", "custom_url": sim.url, "verify_tls": "1", "ca_bundle": ""}
     account.update(account_extra or {})
-    monkeypatch.setattr(splunk_edge, "read_account", lambda key, name: dict(account) if name == account_name else None)
-    monkeypatch.setattr(splunk_edge, "read_proxy", lambda key, logger: {})
-    monkeypatch.setattr(splunk_edge, "read_log_level", lambda key, logger: "DEBUG")
     if client_settings:
         original = getattr(runner.build_client, "functional_original", runner.build_client)
 
@@ -304,6 +301,7 @@ def run_input(sim, scanner, monkeypatch, state_dir, token=None, event_types="", 
     logger.propagate = False
     capture = _Capture(*([log_format] if log_format else []))
     logger.handlers = [capture]
+    logger.setLevel(logging.DEBUG)
     library_logs = logging.getLogger("urllib3")
     library_level = library_logs.level
     library_logs.addHandler(capture)
@@ -312,11 +310,10 @@ def run_input(sim, scanner, monkeypatch, state_dir, token=None, event_types="", 
     stream = ModularInputStream(out)
     item = {"account": account_name, "index": index, "event_types": event_types, "page_size": str(page_size),
             "start_time": start or "", "interval": "60"}
-    store = FileCheckpointStore(str(state_dir))
     try:
-        helper.collect_input("onepassword://" + input_name, item, "session-key", stream, store=store, logger=logger)
+        helper.collect_input("onepassword://" + input_name, item, LocalEdge(account_name, account, logger,
+                                                                            state_dir=str(state_dir)), stream)
     finally:
-        store.close()
         library_logs.removeHandler(capture)
         library_logs.setLevel(library_level)
         logger.handlers = []

@@ -5,6 +5,12 @@ trickle a byte a second, lie about Content-Length, redirect, inflate, echo the
 request's credentials, never finish. Each connection is served in a thread by
 `behaviour(conn, request)`, called for every request on it; the behaviour
 writes whatever it likes to the socket. Everything stops with the server.
+
+The one Events API stand-in besides `responses` (unit tests) and the simulator
+(everything else): the simulator is an http.server, which always sends a
+well-formed status line and headers and a body as long as it says; these tests
+need malformed bytes and timings no HTTP server library produces, so the
+behaviour owns the socket.
 """
 
 import base64

@@ -3,10 +3,10 @@
 Each test puts one misbehaviour of a malicious server on 127.0.0.1
 (hostile_server.py) in place of the Events API and runs the real code: the CLI
 as a subprocess (bounded by a timeout), the modular input in-process, or the
-Accounts REST handler. Expected outcomes come from the issue's rules (every run
-ends, progress or stop, no forgery, bounded resources, isolation, sane clocks,
-one writer, valid XML, no secret, sane Retry-After, cosmetic URL edits), not
-from the code under test.
+Accounts REST handler (splunkd's side: the fake splunkd). Expected outcomes come
+from the issue's rules (every run ends, progress or stop, no forgery, bounded
+resources, isolation, sane clocks, one writer, valid XML, no secret, sane
+Retry-After, cosmetic URL edits), not from the code under test.
 """
 
 import base64
@@ -23,6 +23,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from functional_helpers import CLI, ROOT, run_input
+from helpers.accounts_tab import AccountsTab
 from hostile_server import HostileServer, base64_text, gzip_bomb, item, page, response, trickle
 
 FETCH = ["fetch", "--event-types", "signinattempts", "--limit", "1000", "--start-time", "2026-11-20T00:00:00Z"]
@@ -220,68 +221,38 @@ def test_urls_that_could_mislead_are_refused_before_any_connection(cli, url):
     assert result.returncode == 2 and "[configuration]" in result.err and "pw-secret" not in result.err
 
 
-class AccountsEndpoint:
-    """The real Accounts REST handler; splunkd's part (the caller's identity, the
-    proxy tab, the conf write) answered as splunkd would."""
-
-    def __init__(self, monkeypatch, capabilities=("admin_all_objects",)):
-        from splunktaucclib.rest_handler.admin_external import AdminExternalHandler
-
-        import onepassword_account_validation as account_rh
-        import onepassword_splunk as splunk_edge
-
-        self.saved = []
-        monkeypatch.setattr(AdminExternalHandler, "handleCreate", lambda handler, conf: self.saved.append(handler.payload))
-        monkeypatch.setattr(splunk_edge, "read_proxy", lambda key, logger: {})
-        monkeypatch.setattr(splunk_edge, "caller_identity", lambda key: ("alice", set(capabilities)))
-        self.handler_class = account_rh.AccountValidationHandler
-
-    def create(self, payload):
-        from splunktaucclib.rest_handler.error import RestError
-
-        handler = self.handler_class.__new__(self.handler_class)
-        handler.callerArgs = type("Args", (), {"id": "acme"})()
-        handler.getSessionKey = lambda: "session"
-        handler.payload = payload
-        try:
-            handler.handleCreate(None)
-        except RestError as exc:
-            return exc
-        return None
-
-
 @pytest.mark.parametrize("status, headers", [(302, "internal"), (403, None), (404, None), (500, None)])
-def test_the_accounts_page_shows_what_failed_never_what_the_server_said(monkeypatch, internal_service, status,
-                                                                         headers):
+def test_the_accounts_page_shows_what_failed_never_what_the_server_said(splunkd, monkeypatch, internal_service,
+                                                                         status, headers):
     body = '{"message":"INTERNAL-SECRET: db password hunter2"}'
     extra = {"Location": internal_service.url + "/"} if headers == "internal" else {}
 
     def behave(conn, request):
         conn.sendall(response(status, body, extra))
 
-    endpoint = AccountsEndpoint(monkeypatch)
+    tab = AccountsTab(splunkd, monkeypatch)
     with HostileServer(behave) as server:
-        error = endpoint.create({"region": "custom", "custom_url": server.url, "token": hostile_token()})
-    assert error is not None and endpoint.saved == []
+        error = tab.call("create", {"region": "custom", "custom_url": server.url, "token": hostile_token()})
+    assert error is not None and tab.saved == []
     assert "HTTP %d" % status in str(error) and "INTERNAL" not in str(error) and "hunter2" not in str(error)
     assert internal_service.requests == []
 
 
-def test_the_accounts_page_refuses_a_misleading_url_without_connecting(monkeypatch):
-    endpoint = AccountsEndpoint(monkeypatch)
+def test_the_accounts_page_refuses_a_misleading_url_without_connecting(splunkd, monkeypatch):
+    tab = AccountsTab(splunkd, monkeypatch)
     with HostileServer(serve_pages([page("C", [])])) as server:
-        error = endpoint.create({"region": "custom", "token": hostile_token(),
-                                 "custom_url": "http://2130706433:%d\\@127.0.0.1:%d/" % (server.port, server.port)})
+        error = tab.call("create", {"region": "custom", "token": hostile_token(),
+                                    "custom_url": "http://2130706433:%d\\@127.0.0.1:%d/" % (server.port, server.port)})
         assert server.connections == 0
-    assert error is not None and "[configuration]" in str(error) and endpoint.saved == []
+    assert error is not None and "[configuration]" in str(error) and tab.saved == []
 
 
-def test_a_caller_without_the_admin_capability_cannot_make_the_server_connect(monkeypatch):
-    endpoint = AccountsEndpoint(monkeypatch, capabilities=("search", "edit_own_objects"))
+def test_a_caller_without_the_admin_capability_cannot_make_the_server_connect(splunkd, monkeypatch):
+    tab = AccountsTab(splunkd, monkeypatch, capabilities=("search", "edit_own_objects"))
     with HostileServer(serve_pages([page("C", [])])) as server:
-        error = endpoint.create({"region": "custom", "custom_url": server.url, "token": hostile_token()})
+        error = tab.call("create", {"region": "custom", "custom_url": server.url, "token": hostile_token()})
         assert server.connections == 0
-    assert error.status == 403 and endpoint.saved == []
+    assert error.status == 403 and tab.saved == []
 
 
 # -- 4. bounded resources -------------------------------------------------------------------
@@ -524,6 +495,7 @@ def test_kv_store_failures_are_logged_as_checkpoint_errors(tmp_path, scanner, bu
 
     import onepassword_events_helper as helper
     from onepassword_events.sinks import ModularInputStream
+    from onepassword_splunk import SplunkEdge
 
     token = hostile_token()
     scanner.add_token(token)
@@ -534,7 +506,7 @@ def test_kv_store_failures_are_logged_as_checkpoint_errors(tmp_path, scanner, bu
         splunkd.fail_kvstore(1000)
         out = io.StringIO()
         helper.collect_input("onepassword://kv", {"account": "acme", "event_types": "signinattempts"},
-                             splunkd.session_key, ModularInputStream(out))
+                             SplunkEdge(splunkd.session_key), ModularInputStream(out))
         with open(os.path.join(splunkd.splunk_home, "var", "log", "splunk", "ta_1password_events_kv.log")) as handle:
             log = handle.read()
     assert '"label":"Checkpoint Error"' in log and '"category":"checkpoint"' in log and "KV store" in log
@@ -706,22 +678,22 @@ def test_numeric_options_outside_sane_ranges_are_refused_in_one_line(cli, option
 
 
 @pytest.mark.parametrize("kind", ["close", "http/1.0"])
-def test_the_accounts_page_ends_a_trickled_check_within_its_budget(monkeypatch, kind):
+def test_the_accounts_page_ends_a_trickled_check_within_its_budget(splunkd, monkeypatch, kind):
     import onepassword_account_validation as account_rh
 
     monkeypatch.setattr(account_rh, "VALIDATION_RETRY_BUDGET", 3.0)
     behave = trickled_answer(kind)
-    endpoint = AccountsEndpoint(monkeypatch)
+    tab = AccountsTab(splunkd, monkeypatch)
     with HostileServer(behave) as server:
         behave.server = server
         started = time.monotonic()
-        error = endpoint.create({"region": "custom", "custom_url": server.url, "token": hostile_token()})
+        error = tab.call("create", {"region": "custom", "custom_url": server.url, "token": hostile_token()})
         seconds = time.monotonic() - started
     assert seconds < 6, seconds
-    assert error is not None and "[connection]" in str(error) and endpoint.saved == []
+    assert error is not None and "[connection]" in str(error) and tab.saved == []
 
 
-def test_the_accounts_handler_keeps_no_thread_per_save(monkeypatch):
+def test_the_accounts_handler_keeps_no_thread_per_save(splunkd, monkeypatch):
     import threading
 
     introspect = json.dumps({"features": ["signinattempts"], "account_uuid": "A", "issued_at": "x", "uuid": "U"})
@@ -732,14 +704,14 @@ def test_the_accounts_handler_keeps_no_thread_per_save(monkeypatch):
     def watchdogs():  # of this handler's clients: other tests of this process may hold clients of their own
         return {thread.ident for thread in threading.enumerate() if thread.name == "events-api-watchdog"}
 
-    endpoint = AccountsEndpoint(monkeypatch)
+    tab = AccountsTab(splunkd, monkeypatch)
     with HostileServer(behave) as server:
-        endpoint.create({"region": "custom", "custom_url": server.url, "token": hostile_token()})
+        tab.call("create", {"region": "custom", "custom_url": server.url, "token": hostile_token()})
         before, watchdogs_before = threading.active_count(), watchdogs()
         for _ in range(300):
-            assert endpoint.create({"region": "custom", "custom_url": server.url, "token": hostile_token()}) is None
+            assert tab.call("create", {"region": "custom", "custom_url": server.url, "token": hostile_token()}) is None
         after, watchdogs_after = threading.active_count(), watchdogs()
-    assert len(endpoint.saved) == 301 and watchdogs_after - watchdogs_before == set()
+    assert len(tab.saved) == 301 and watchdogs_after - watchdogs_before == set()
     assert after <= before + 5, (before, after)  # the server's own connection threads may still be ending
 
 

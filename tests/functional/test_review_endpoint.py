@@ -31,13 +31,13 @@ from splunk import admin
 from splunktaucclib.rest_handler.error import RestError
 
 import onepassword_review_handler as tab
-import onepassword_splunk
 from dashboards import dashboard_queries as dq
 from dashboards.spl_fields import fields_of
 from conf_reader import read_conf
 from onepassword_reviews import model as review
 from onepassword_reviews.changelog import CHANGE_LOG
 from onepassword_reviews.store import RECORDS_CONF, REVISIONS_CONF
+from onepassword_splunk import SplunkEdge
 from splunkd_fake import FakeSplunkd
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -560,7 +560,7 @@ def test_the_tab_shows_the_endpoints_refusal(splunkd, tab_handler, user, action,
 
 def test_identity_comes_from_splunkd_current_context(splunkd):
     """As the Accounts handler asks it: the splunkd URI from SPLUNKD_URI, the caller's own session."""
-    user, capabilities = onepassword_splunk.caller_identity(splunkd.users["alice"])
+    user, capabilities = SplunkEdge(splunkd.users["alice"]).caller_identity()
     assert user == "alice" and review.CAPABILITY in capabilities and "admin_all_objects" not in capabilities
     assert [(r.path, r.user) for r in splunkd.requests] == [("/services/authentication/current-context", "alice")]
 

@@ -1,31 +1,29 @@
 """The add-on's Splunk edge against a fake splunkd (tests/splunkd_fake): real
 HTTP on 127.0.0.1, so solnlib / splunklib / splunktaucclib run unmodified.
 
-In-process tests call onepassword_splunk (account, proxy, log level, KV store
+In-process tests call onepassword_splunk's SplunkEdge (account, proxy, log level, KV store
 checkpoints) and the input's REST handler. The end-to-end test runs the
 GENERATED modular input (output/TA-1password-events/bin/onepassword.py) as
 splunkd does: a child process of python3.13 / python3.9 with -I -S (only the
 standard library, the add-on's lib/ and splunkd's own `splunk` package), the
-XML input definition on stdin, against a small Events API on loopback.
+XML input definition on stdin, against the Events API simulator (tests/simulator).
 """
 
-import http.server
 import json
 import logging
 import os
 import shutil
 import signal
-import socketserver
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import xml.etree.ElementTree as ET
 
 import pytest
 
 from conf_reader import read_conf
+from onepassword_splunk import SplunkEdge
 from helpers.tokens import make_token
 from splunkd_fake import (
     ACCOUNT_CONF,
@@ -90,8 +88,6 @@ def test_solnlib_finds_splunkd_through_server_and_web_conf(splunkd):
 
 
 def test_read_account_returns_the_account_with_its_token_decrypted(splunkd):
-    import onepassword_splunk as edge
-
     token = make_token("events.1password.com")
     splunkd.set_account("acme", token=token, region="custom", custom_url="http://127.0.0.1:9", verify_tls=True)
     # stored as UCC stores it: '******' in the conf, JSON in storage/passwords, in 255-char pieces
@@ -102,7 +98,7 @@ def test_read_account_returns_the_account_with_its_token_decrypted(splunkd):
     assert pieces[-1]["clear_password"] == CRED_END_MARK
     assert "".join(p["clear_password"] for p in pieces[:-1]) == json.dumps({"token": token})
 
-    account = edge.read_account(splunkd.session_key, "acme")
+    account = SplunkEdge(splunkd.session_key).read_account("acme")
 
     assert account["token"] == token
     assert (account["region"], account["custom_url"], account["verify_tls"]) == ("custom", "http://127.0.0.1:9", "1")
@@ -116,14 +112,12 @@ def test_an_account_saved_through_solnlib_reads_back_like_one_set_by_the_fake(sp
     """Cross-check of the fake's credential layout with solnlib's own writer."""
     from solnlib import conf_manager
 
-    import onepassword_splunk as edge
-
     token = make_token("events.1password.eu", features=("auditevents",))
     splunkd.set_account("by_fake", token=token, region="auto")
     manager = conf_manager.ConfManager(splunkd.session_key, ADDON, realm=credential_realm(ADDON, ACCOUNT_CONF))
     manager.get_conf(ACCOUNT_CONF).update("by_solnlib", {"token": token, "region": "auto"}, encrypt_keys=["token"])
 
-    assert edge.read_account(splunkd.session_key, "by_solnlib")["token"] == token
+    assert SplunkEdge(splunkd.session_key).read_account("by_solnlib")["token"] == token
     assert splunkd.conf_stanza(ACCOUNT_CONF, "by_solnlib")["token"] == ENCRYPTED
 
     def layout(name):
@@ -134,19 +128,15 @@ def test_an_account_saved_through_solnlib_reads_back_like_one_set_by_the_fake(sp
 
 
 def test_a_missing_account_reads_as_none(splunkd):
-    import onepassword_splunk as edge
-
     splunkd.set_account("acme", token=make_token(), region="auto")
-    assert edge.read_account(splunkd.session_key, "ghost") is None
+    assert SplunkEdge(splunkd.session_key).read_account("ghost") is None
     assert splunkd.requests_for(contains="conf-ta_1password_events_account/ghost")[-1].status == 404
 
 
 # The build ships no account conf: until an account is saved, splunkd answers 404
 # for the file itself, which must read as "no such account", not as a crash.
 def test_an_account_conf_never_saved_reads_as_a_missing_account(splunkd):
-    import onepassword_splunk as edge
-
-    assert edge.read_account(splunkd.session_key, "acme") is None
+    assert SplunkEdge(splunkd.session_key).read_account("acme") is None
 
 
 def test_an_input_whose_account_conf_was_never_saved_reports_a_configuration_error(splunkd):
@@ -155,7 +145,7 @@ def test_an_input_whose_account_conf_was_never_saved_reports_a_configuration_err
     import onepassword_events_helper as helper
     from onepassword_events.sinks import ModularInputStream
 
-    helper.collect_input("onepassword://fresh", {"account": "acme"}, splunkd.session_key,
+    helper.collect_input("onepassword://fresh", {"account": "acme"}, SplunkEdge(splunkd.session_key),
                          ModularInputStream(io.StringIO()))
     log = _log_text(splunkd, "fresh")
     assert '"label":"Configuration Error"' in log and "'acme', which does not exist" in log, log
@@ -169,7 +159,7 @@ def test_an_input_whose_account_is_missing_reports_a_configuration_error(splunkd
 
     splunkd.set_account("acme", token=make_token(), region="auto")
     out = io.StringIO()
-    helper.collect_input("onepassword://orphan", {"account": "ghost"}, splunkd.session_key,
+    helper.collect_input("onepassword://orphan", {"account": "ghost"}, SplunkEdge(splunkd.session_key),
                          ModularInputStream(out))
     log = _log_text(splunkd, "orphan")
     assert '"label":"Configuration Error"' in log and "'ghost', which does not exist" in log, log
@@ -177,14 +167,13 @@ def test_an_input_whose_account_is_missing_reports_a_configuration_error(splunkd
 
 
 def test_read_proxy_returns_the_stanza_with_the_password_decrypted(splunkd):
-    import onepassword_splunk as edge
     from onepassword_events.proxy import proxy_url
 
     splunkd.set_proxy(proxy_enabled="1", proxy_type="http", proxy_url="proxy.corp", proxy_port="3128",
                       proxy_username="svc", proxy_password="p@ss:word", proxy_rdns="0")
     assert splunkd.conf_stanza(SETTINGS_CONF, "proxy")["proxy_password"] == ENCRYPTED
 
-    proxy = edge.read_proxy(splunkd.session_key, _logger())
+    proxy = SplunkEdge(splunkd.session_key).read_proxy(_logger())
 
     assert proxy == {"proxy_enabled": "1", "proxy_type": "http", "proxy_url": "proxy.corp", "proxy_port": "3128",
                      "proxy_username": "svc", "proxy_password": "p@ss:word", "proxy_rdns": "0"}
@@ -192,47 +181,42 @@ def test_read_proxy_returns_the_stanza_with_the_password_decrypted(splunkd):
 
 
 def test_read_proxy_is_empty_when_the_proxy_stanza_was_never_saved(splunkd):
-    import onepassword_splunk as edge
-
     splunkd.set_log_level("INFO")  # the settings conf exists, without a proxy stanza
-    assert edge.read_proxy(splunkd.session_key, _logger()) == {}
+    assert SplunkEdge(splunkd.session_key).read_proxy(_logger()) == {}
 
 
 def test_read_log_level(splunkd):
-    import onepassword_splunk as edge
-
     splunkd.create_conf(SETTINGS_CONF)
-    assert edge.read_log_level(splunkd.session_key, _logger()) == "INFO"  # solnlib's default
+    edge = SplunkEdge(splunkd.session_key)
+    assert edge.read_log_level(_logger()) == "INFO"  # solnlib's default
     splunkd.set_log_level("DEBUG")
-    assert edge.read_log_level(splunkd.session_key, _logger()) == "DEBUG"
+    assert edge.read_log_level(_logger()) == "DEBUG"
 
 
 def test_the_built_defaults_mean_no_proxy_and_info_until_the_admin_saves_settings(built_app, tmp_path_factory):
-    import onepassword_splunk as edge
     from onepassword_events.proxy import proxy_url
 
     with FakeSplunkd(splunk_home=tmp_path_factory.mktemp("splunk-home")) as fake, fake.activate():
         fake.install_app(built_app)
-        proxy = edge.read_proxy(fake.session_key, _logger())
+        edge = SplunkEdge(fake.session_key)
+        proxy = edge.read_proxy(_logger())
         assert proxy["proxy_type"] == "http" and not proxy["proxy_enabled"] and not proxy["proxy_password"]
         assert proxy_url(proxy) is None
-        assert edge.read_log_level(fake.session_key, _logger()) == "INFO"
+        assert edge.read_log_level(_logger()) == "INFO"
         fake.set_log_level("WARNING")  # local/ overrides default/
-        assert edge.read_log_level(fake.session_key, _logger()) == "WARNING"
+        assert edge.read_log_level(_logger()) == "WARNING"
         # collections.conf defined the checkpoint collection: nothing to create
-        edge.checkpoint_store(fake.session_key)
+        edge.checkpoint_store()
         assert fake.kv_collections()[CHECKPOINT_COLLECTION] == {"state": "string"}
         assert not [r for r in fake.requests if r.method == "POST"]
         fake.stop(remove_home=True)
 
 
 def test_a_wrong_session_key_is_refused(splunkd):
-    import onepassword_splunk as edge
-
     token = make_token()
     splunkd.set_account("acme", token=token, region="auto")
     with pytest.raises(Exception) as caught:
-        edge.read_account("not-the-session-key", "acme")
+        SplunkEdge("not-the-session-key").read_account("acme")
     assert token not in str(caught.value)
     assert splunkd.requests[-1].status == 401 and not splunkd.requests[-1].authorized
 
@@ -243,7 +227,7 @@ def test_the_input_rest_handler_deletes_the_checkpoints_of_a_removed_input(splun
 
     for key in ("old.signinattempts", "old.auditevents", "kept.auditevents"):
         splunkd.kv_put(key, {"state": json.dumps({"cursor": key})})
-    handler.delete_checkpoints(splunkd.session_key, "old")
+    handler.delete_checkpoints(SplunkEdge(splunkd.session_key), "old")
     assert list(splunkd.kv_records()) == ["kept.auditevents"]
     log = _log_text(splunkd, "old")
     for name in ("signinattempts", "itemusages", "auditevents"):  # itemusages: 404, still fine
@@ -252,8 +236,6 @@ def test_the_input_rest_handler_deletes_the_checkpoints_of_a_removed_input(splun
 
 
 def test_the_fake_runs_as_its_own_process(tmp_path):
-    import onepassword_splunk as edge
-
     token = make_token()
     secrets_dir = tempfile.mkdtemp(prefix="fake-splunkd-state-")  # holds the token: outside tmp_path
     try:
@@ -269,9 +251,10 @@ def test_the_fake_runs_as_its_own_process(tmp_path):
         try:
             ready = json.loads(server.stdout.readline())
             with activate_splunk_home(ready["splunk_home"]):
-                assert edge.read_account(ready["session_key"], "acme")["token"] == token
-                assert edge.read_log_level(ready["session_key"], _logger()) == "DEBUG"
-                edge.checkpoint_store(ready["session_key"]).save("i.auditevents", json.dumps({"cursor": "x"}))
+                edge = SplunkEdge(ready["session_key"])
+                assert edge.read_account("acme")["token"] == token
+                assert edge.read_log_level(_logger()) == "DEBUG"
+                edge.checkpoint_store().save("i.auditevents", json.dumps({"cursor": "x"}))
         finally:
             server.send_signal(signal.SIGTERM)
             _, err = server.communicate(timeout=20)
@@ -286,73 +269,6 @@ def test_the_fake_runs_as_its_own_process(tmp_path):
 
 
 # -- end to end: the generated modular input as splunkd runs it ------------------------------
-class EventsApi:
-    """POST /api/v2/<stream> with {"limit","start_time"} or {"cursor"}; pages of
-    the given raw item texts, {"cursor","has_more","items"}; bearer token checked."""
-
-    def __init__(self, token, items):
-        self.token = token
-        self.items = items  # {stream: [raw item text]}
-        self.requests = []  # (path, body, authorized)
-        self._cursors = {}
-        api = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def _answer(self, status, body):
-                data = body.encode("utf-8")
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_POST(self):
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                authorized = self.headers.get("Authorization") == "Bearer " + api.token
-                try:
-                    body = json.loads(raw)
-                except ValueError:
-                    body = None
-                api.requests.append((self.path, body, authorized))
-                stream = self.path.rsplit("/", 1)[-1]
-                if not authorized:
-                    return self._answer(401, '{"Error":{"Message":"Unauthorized"}}')
-                if not self.path.startswith("/api/v2/") or stream not in api.items or not isinstance(body, dict):
-                    return self._answer(400, '{"Error":{"Message":"bad request"}}')
-                if "cursor" in body:
-                    if body["cursor"] not in api._cursors:
-                        return self._answer(400, '{"Error":{"Message":"invalid cursor"}}')
-                    position, limit = api._cursors[body["cursor"]]
-                else:
-                    position, limit = 0, int(body["limit"])
-                page = api.items[stream][position:position + limit]
-                position += len(page)
-                cursor = "%s-%04d-%d" % (stream[:3].upper(), position, limit)
-                api._cursors[cursor] = (position, limit)
-                has_more = position < len(api.items[stream])
-                self._answer(200, '{"cursor":%s,"has_more":%s,"items":[%s]}' % (
-                    json.dumps(cursor), "true" if has_more else "false", ",".join(page)))
-
-            def log_message(self, *args):
-                pass
-
-        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-            daemon_threads = True
-            block_on_close = False
-
-        self._server = Server(("127.0.0.1", 0), Handler)
-        self.url = "http://127.0.0.1:%d" % self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
-        self._thread.start()
-
-    def stop(self):
-        self._server.shutdown()
-        self._server.server_close()
-
-
 def _rfc3339(second, fraction=""):
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)) + ("." + fraction if fraction else "") + "Z"
 
@@ -494,128 +410,130 @@ def _parse_stream(stdout):
 
 @pytest.mark.parametrize("version,command", [("3.13.0", "python3.13"), ("3.9.18", "python3.9")],
                          ids=["python3.13", "python3.9"])
-def test_the_generated_input_runs_as_splunkd_runs_it(version, command, built_app, tmp_path_factory, request):
+def test_the_generated_input_runs_as_splunkd_runs_it(version, command, built_app, tmp_path_factory, request,
+                                                     make_sim):
     python = _interpreter(version, command)
     if python is None:
         pytest.skip("%s (PYENV_VERSION=%s) is not installed" % (command, version))
-    token = make_token("events.1password.com", features=("signinattempts", "auditevents"))
+    sim = make_sim(features=("signinattempts", "auditevents"))  # no backlog: only the items below
+    token = sim.token
     scanner = _Outputs(request)
     scanner.add_token(token)
     items, times = _served_items()
-    api = EventsApi(token, items)
+    for stream, raws in items.items():
+        for raw in raws:
+            sim.append_raw(stream, raw)
     home = tmp_path_factory.mktemp("splunk-home")
-    try:
-        with FakeSplunkd(splunk_home=home) as splunkd:
-            app_dir = splunkd.install_app(built_app)
-            scanner.add_directory(os.path.join(splunkd.splunk_home, "var"))
-            splunkd.set_account("acme", token=token, region="custom", custom_url=api.url, verify_tls=True)
-            _check_child_python(splunkd, python, version, app_dir)
-            script = os.path.join(app_dir, "bin", "onepassword.py")
-            definition = splunkd.input_definition({
-                # first an input whose account is gone: the next one must still run
-                "onepassword://orphan": {"account": "ghost", "index": "main", "interval": "60"},
-                "onepassword://acme_events": {
-                    "account": "acme", "event_types": "", "index": "op_events", "interval": "60", "page_size": "2",
-                    "host": splunkd.server_name, "python.version": "python3", "python.required": "3.13",
-                    "disabled": "0",
-                },
-            })
+    with FakeSplunkd(splunk_home=home) as splunkd:
+        app_dir = splunkd.install_app(built_app)
+        scanner.add_directory(os.path.join(splunkd.splunk_home, "var"))
+        splunkd.set_account("acme", token=token, region="custom", custom_url=sim.url, verify_tls=True)
+        _check_child_python(splunkd, python, version, app_dir)
+        script = os.path.join(app_dir, "bin", "onepassword.py")
+        definition = splunkd.input_definition({
+            # first an input whose account is gone: the next one must still run
+            "onepassword://orphan": {"account": "ghost", "index": "main", "interval": "60"},
+            "onepassword://acme_events": {
+                "account": "acme", "event_types": "", "index": "op_events", "interval": "60", "page_size": "2",
+                "host": splunkd.server_name, "python.version": "python3", "python.required": "3.13",
+                "disabled": "0",
+            },
+        })
 
-            def run():
-                result = splunkd.run_script(python, script, stdin=definition)
-                # the XML stream is UTF-8 whatever the items hold (strict decoding fails otherwise)
-                stdout, stderr = result.stdout.decode("utf-8"), result.stderr.decode("utf-8", "replace")
-                scanner.add("input stdout", stdout)
-                scanner.add("input stderr", stderr)
-                assert result.returncode == 0, stderr
-                # stderr goes to splunkd.log: no EventWriter ERROR/FATAL, and no log records
-                # but solnlib's retry notice for the orphan input's missing stanza
-                records = [line for line in stderr.splitlines()
-                           if line.startswith(("DEBUG", "INFO", "WARN", "ERROR", "CRITICAL", "FATAL"))]
-                assert records == ["WARNING:root:Run function: get failed: Traceback (most recent call last):"], stderr
-                assert "ConfStanzaNotExistException: Stanza: ghost does not exist" in stderr
-                return stdout
+        def run():
+            result = splunkd.run_script(python, script, stdin=definition)
+            # the XML stream is UTF-8 whatever the items hold (strict decoding fails otherwise)
+            stdout, stderr = result.stdout.decode("utf-8"), result.stderr.decode("utf-8", "replace")
+            scanner.add("input stdout", stdout)
+            scanner.add("input stderr", stderr)
+            assert result.returncode == 0, stderr
+            # stderr goes to splunkd.log: no EventWriter ERROR/FATAL, and no log records
+            # but solnlib's retry notice for the orphan input's missing stanza
+            records = [line for line in stderr.splitlines()
+                       if line.startswith(("DEBUG", "INFO", "WARN", "ERROR", "CRITICAL", "FATAL"))]
+            assert records == ["WARNING:root:Run function: get failed: Traceback (most recent call last):"], stderr
+            assert "ConfStanzaNotExistException: Stanza: ghost does not exist" in stderr
+            return stdout
 
-            # -- first run: everything served lands in the stream, cursors in the KV store
-            events = _parse_stream(run())
-            assert len(events) == 5
-            for stream, raws in items.items():
-                got = [e for e in events if e["sourcetype"] == SOURCETYPES[stream]]
-                assert [e["data"] for e in got] == raws  # verbatim, item by item, in order
-            for event in events:
-                uuid = json.loads(event["data"])["uuid"]
-                assert event["time"] == times[uuid]
-                assert (event["stanza"], event["unbroken"]) == ("onepassword://acme_events", "1")
-                assert (event["source"], event["index"]) == ("1password:acme", "op_events")
-            first = [(path, body) for path, body, _ in api.requests]
-            assert sorted(path for path, _ in first) == ["/api/v2/auditevents", "/api/v2/auditevents",
-                                                        "/api/v2/signinattempts"]  # itemusages is not granted
-            assert all(authorized for _, _, authorized in api.requests)
-            resets = [body for _, body in first if "cursor" not in body]
-            assert len(resets) == 2 and all(body["limit"] == 2 for body in resets)
+        # -- first run: everything served lands in the stream, cursors in the KV store
+        events = _parse_stream(run())
+        assert len(events) == 5
+        for stream, raws in items.items():
+            got = [e for e in events if e["sourcetype"] == SOURCETYPES[stream]]
+            assert [e["data"] for e in got] == raws  # verbatim, item by item, in order
+        for event in events:
+            uuid = json.loads(event["data"])["uuid"]
+            assert event["time"] == times[uuid]
+            assert (event["stanza"], event["unbroken"]) == ("onepassword://acme_events", "1")
+            assert (event["source"], event["index"]) == ("1password:acme", "op_events")
+        first = [r for r in sim.requests if r.endpoint in SOURCETYPES]
+        assert sorted(r.path for r in first) == ["/api/v2/auditevents", "/api/v2/auditevents",
+                                                 "/api/v2/signinattempts"]  # itemusages is not granted
+        assert all(r.auth == "ok" for r in sim.requests)
+        resets = [r.body for r in first if r.is_reset]
+        assert len(resets) == 2 and all(body["limit"] == 2 for body in resets)
 
-            states = splunkd.kv_states(CHECKPOINT_COLLECTION)
-            assert sorted(states) == ["acme_events.auditevents", "acme_events.signinattempts"]
-            host = api.url.split("://", 1)[1]
-            for key, state in states.items():
-                assert (state["account"], state["host"]) == ("acme", host)
-            assert states["acme_events.auditevents"]["cursor"] == "AUD-0003-2"
-            assert states["acme_events.signinattempts"]["cursor"] == "SIG-0002-2"
-            for record in splunkd.kv_records(CHECKPOINT_COLLECTION).values():
-                assert isinstance(record["state"], str)
+        states = splunkd.kv_states(CHECKPOINT_COLLECTION)
+        assert sorted(states) == ["acme_events.auditevents", "acme_events.signinattempts"]
+        host = sim.url.split("://", 1)[1]
+        for key, state in states.items():
+            assert (state["account"], state["host"]) == ("acme", host)
+        for stream in ("auditevents", "signinattempts"):  # the cursor of the last page served
+            assert states["acme_events." + stream]["cursor"] == sim.stream_requests(stream)[-1].cursor_out
+        for record in splunkd.kv_records(CHECKPOINT_COLLECTION).values():
+            assert isinstance(record["state"], str)
 
-            log = _log_text(splunkd, "acme_events")
-            summaries = [json.loads(line.split(" | ", 1)[1]) for line in log.splitlines()
-                         if '"event":"run_summary"' in line]
-            assert len(summaries) == 1 and summaries[0]["events"] == 5 and summaries[0]["host"] == host
-            assert summaries[0]["requests"] == 3 and summaries[0]["statuses"] == "200:3"
-            assert (summaries[0]["input"], summaries[0]["account"]) == ("acme_events", "acme")
-            assert "action=events_ingested" in log
-            orphan = _log_text(splunkd, "orphan")
-            assert '"label":"Configuration Error"' in orphan and "'ghost', which does not exist" in orphan
+        log = _log_text(splunkd, "acme_events")
+        summaries = [json.loads(line.split(" | ", 1)[1]) for line in log.splitlines()
+                     if '"event":"run_summary"' in line]
+        assert len(summaries) == 1 and summaries[0]["events"] == 5 and summaries[0]["host"] == host
+        assert summaries[0]["requests"] == 3 and summaries[0]["statuses"] == "200:3"
+        assert (summaries[0]["input"], summaries[0]["account"]) == ("acme_events", "acme")
+        assert "action=events_ingested" in log
+        orphan = _log_text(splunkd, "orphan")
+        assert '"label":"Configuration Error"' in orphan and "'ghost', which does not exist" in orphan
 
-            # the way in: server.conf/web.conf, the conf, the realm's passwords, the KV store
-            paths = [r.path for r in splunkd.requests]
-            for expected in ("/servicesNS/nobody/system/configs/conf-server/sslConfig",
-                             "/servicesNS/nobody/system/configs/conf-web/settings",
-                             "/servicesNS/nobody/%s/properties/%s" % (ADDON, ACCOUNT_CONF),
-                             "/servicesNS/nobody/%s/configs/conf-%s/acme" % (ADDON, ACCOUNT_CONF),
-                             "/servicesNS/nobody/%s/configs/conf-%s/proxy" % (ADDON, SETTINGS_CONF),
-                             "/servicesNS/nobody/%s/configs/conf-%s/logging" % (ADDON, SETTINGS_CONF),
-                             "/servicesNS/nobody/%s/storage/passwords" % ADDON,
-                             "/servicesNS/nobody/%s/storage/collections/config/%s" % (ADDON, CHECKPOINT_COLLECTION),
-                             "/servicesNS/nobody/%s/storage/collections/data/%s/batch_save"
-                             % (ADDON, CHECKPOINT_COLLECTION)):
-                assert expected in paths, expected
-            assert all(r.authorized for r in splunkd.requests)
-            assert not [r for r in splunkd.requests if r.kind == "unknown" or r.status >= 500]
+        # the way in: server.conf/web.conf, the conf, the realm's passwords, the KV store
+        paths = [r.path for r in splunkd.requests]
+        for expected in ("/servicesNS/nobody/system/configs/conf-server/sslConfig",
+                         "/servicesNS/nobody/system/configs/conf-web/settings",
+                         "/servicesNS/nobody/%s/properties/%s" % (ADDON, ACCOUNT_CONF),
+                         "/servicesNS/nobody/%s/configs/conf-%s/acme" % (ADDON, ACCOUNT_CONF),
+                         "/servicesNS/nobody/%s/configs/conf-%s/proxy" % (ADDON, SETTINGS_CONF),
+                         "/servicesNS/nobody/%s/configs/conf-%s/logging" % (ADDON, SETTINGS_CONF),
+                         "/servicesNS/nobody/%s/storage/passwords" % ADDON,
+                         "/servicesNS/nobody/%s/storage/collections/config/%s" % (ADDON, CHECKPOINT_COLLECTION),
+                         "/servicesNS/nobody/%s/storage/collections/data/%s/batch_save"
+                         % (ADDON, CHECKPOINT_COLLECTION)):
+            assert expected in paths, expected
+        assert all(r.authorized for r in splunkd.requests)
+        assert not [r for r in splunkd.requests if r.kind == "unknown" or r.status >= 500]
 
-            # -- second run: only the saved cursors go out, nothing new comes in
-            del api.requests[:]
-            stdout = run()
-            assert "<event" not in stdout
-            assert all(set(body) == {"cursor"} for _, body, _ in api.requests)
-            assert sorted((path, body["cursor"]) for path, body, _ in api.requests) == sorted(
-                ("/api/v2/" + key.split(".", 1)[1], state["cursor"]) for key, state in states.items())
-            saved = {key: state["cursor"] for key, state in splunkd.kv_states(CHECKPOINT_COLLECTION).items()}
-            assert saved == {key: state["cursor"] for key, state in states.items()}
-            summaries = [json.loads(line.split(" | ", 1)[1]) for line in _log_text(splunkd, "acme_events").splitlines()
-                         if '"event":"run_summary"' in line]
-            assert len(summaries) == 2 and summaries[1]["events"] == 0
+        # -- second run: only the saved cursors go out, nothing new comes in
+        sim.clear_log()
+        stdout = run()
+        assert "<event" not in stdout
+        again = [r for r in sim.requests if r.endpoint in SOURCETYPES]
+        assert all(set(r.body) == {"cursor"} for r in again)
+        assert sorted((r.path, r.body["cursor"]) for r in again) == sorted(
+            ("/api/v2/" + key.split(".", 1)[1], state["cursor"]) for key, state in states.items())
+        saved = {key: state["cursor"] for key, state in splunkd.kv_states(CHECKPOINT_COLLECTION).items()}
+        assert saved == {key: state["cursor"] for key, state in states.items()}
+        summaries = [json.loads(line.split(" | ", 1)[1]) for line in _log_text(splunkd, "acme_events").splitlines()
+                     if '"event":"run_summary"' in line]
+        assert len(summaries) == 2 and summaries[1]["events"] == 0
 
-            # -- the token went nowhere it should not
-            outputs = [text for label, text in scanner.outputs]
-            outputs.append(json.dumps(splunkd.kv_records(CHECKPOINT_COLLECTION)))
-            outputs.append(json.dumps([r._asdict() for r in splunkd.requests]))
-            for folder, _, files in os.walk(os.path.join(splunkd.splunk_home, "var")):
-                for name in files:
-                    with open(os.path.join(folder, name), "rb") as handle:
-                        outputs.append(handle.read().decode("utf-8", "replace"))
-            for part in [token] + token.split(".")[1:]:
-                assert not [text for text in outputs if part in text]
-        shutil.rmtree(app_dir)  # 23 MB; the logs stay for a look
-    finally:
-        api.stop()
+        # -- the token went nowhere it should not
+        outputs = [text for label, text in scanner.outputs]
+        outputs.append(json.dumps(splunkd.kv_records(CHECKPOINT_COLLECTION)))
+        outputs.append(json.dumps([r._asdict() for r in splunkd.requests]))
+        for folder, _, files in os.walk(os.path.join(splunkd.splunk_home, "var")):
+            for name in files:
+                with open(os.path.join(folder, name), "rb") as handle:
+                    outputs.append(handle.read().decode("utf-8", "replace"))
+        for part in [token] + token.split(".")[1:]:
+            assert not [text for text in outputs if part in text]
+    shutil.rmtree(app_dir)  # 23 MB; the logs stay for a look
 
 
 def _remove_input_through_its_rest_handler(fake, app_dir, input_name):

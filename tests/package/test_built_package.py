@@ -13,7 +13,7 @@ from conf_reader import read_conf as conf
 from onepassword_events import ADDON_NAME, ADDON_VERSION
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-FAKE_SPLUNK = os.path.join(ROOT, "tests", "fakes", "splunk")
+SPLUNK_SITE = os.path.join(ROOT, "tests", "splunkd_fake", "splunk_site")  # splunkd's `splunk` package, faked
 PYTHONS = {"3.9": "3.9.18", "3.13": "3.13.0"}
 pytestmark = pytest.mark.package
 
@@ -86,7 +86,7 @@ def installed_addon(built_addon, tmp_path_factory):
     shutil.copytree(built_addon, app)
     (app / "bin" / "_load_everything.py").write_text(LOADER)
     stub = home / "splunkd-lib"
-    shutil.copytree(FAKE_SPLUNK, stub / "splunk", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(SPLUNK_SITE, stub, ignore=shutil.ignore_patterns("__pycache__"))
     return home, app, stub
 
 

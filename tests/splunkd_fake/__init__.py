@@ -9,7 +9,7 @@ add-on's Splunk edge runs through the real solnlib / splunklib code.
                           proxy_username="u", proxy_password="secret")
         splunkd.set_log_level("DEBUG")
         with splunkd.activate():                      # in-process: SPLUNK_HOME + splunkenv hooks
-            onepassword_splunk.read_account(splunkd.session_key, "acme")
+            SplunkEdge(splunkd.session_key).read_account("acme")
         # or a modular input as a child of this splunkd:
         splunkd.install_app("output/TA-1password-events")
         subprocess.run(splunkd.python_command(python, script), input=splunkd.input_definition({...}),

@@ -52,10 +52,9 @@ SETTINGS_CONF = REST_ROOT + "_settings"
 CHECKPOINT_COLLECTION = REST_ROOT + "_checkpoints"
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SPLUNK_SITE = os.path.join(HERE, "splunk_site")  # the fake `splunk` package of splunkd's python
+# splunkd's python: the one fake `splunk` package (also on in-process tests' sys.path) and its runtime
+SPLUNK_SITE = os.path.join(HERE, "splunk_site")
 LAUNCHER = os.path.join(HERE, "splunkd_python.py")
-# splunkd's python also has splunk.persistconn: the same fake as in-process tests
-FAKE_SPLUNK_MODULES = os.path.join(os.path.dirname(HERE), "fakes", "splunk")
 SYSTEM_USER = "splunk-system-user"  # who the system session (passSystemAuth's token) is
 
 # solnlib.credentials.CredentialManager's storage layout
@@ -185,7 +184,7 @@ class FakeSplunkd:
 
     >>> with FakeSplunkd() as splunkd, splunkd.activate():   # in-process
     ...     splunkd.set_account("acme", token=..., region="custom", custom_url=...)
-    ...     onepassword_splunk.read_account(splunkd.session_key, "acme")
+    ...     SplunkEdge(splunkd.session_key).read_account("acme")
     """
 
     def __init__(self, splunk_home=None, session_key=None, app=ADDON, server_name="fake-splunkd", port=0,
@@ -274,10 +273,6 @@ class FakeSplunkd:
         if os.path.isdir(site):
             shutil.rmtree(site)
         shutil.copytree(SPLUNK_SITE, site, ignore=shutil.ignore_patterns("__pycache__"))
-        shutil.copytree(os.path.join(FAKE_SPLUNK_MODULES, "persistconn"), os.path.join(site, "splunk", "persistconn"),
-                        ignore=shutil.ignore_patterns("__pycache__"))
-        # the handler classes of splunk.admin (splunk_site/splunk/admin.py serves the requests)
-        shutil.copy(os.path.join(FAKE_SPLUNK_MODULES, "admin.py"), os.path.join(site, "splunk", "_admin_model.py"))
 
     # -- the environment of splunkd's children ---------------------------------------
     def env(self, extra=None):

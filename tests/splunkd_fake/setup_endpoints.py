@@ -90,7 +90,8 @@ def serve_admin_endpoint(splunkd, endpoint, method, session, token, ns, form_pai
     script = os.path.join(splunkd.splunk_home, "etc", "apps", owning_app, "bin", settings["handlerfile"])
     try:
         run = subprocess.run(splunkd.python_command(splunkd.python, script), input=json.dumps(request).encode(),
-                             capture_output=True, env=splunkd.env(), cwd=splunkd.splunk_home, timeout=120)
+                             capture_output=True, env=splunkd.env({"FAKE_SPLUNKD_EAI_REQUEST": "stdin"}),
+                             cwd=splunkd.splunk_home, timeout=120)
     except subprocess.TimeoutExpired:
         raise _error(504, "handler %s did not answer" % name) from None
     splunkd.script_errors.append(run.stderr.decode("utf-8", "replace"))

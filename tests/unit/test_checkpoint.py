@@ -12,9 +12,10 @@ from onepassword_events.client import EventsApiClient
 from onepassword_events.collector import Collector
 from onepassword_events.sinks import JsonLinesSink
 from onepassword_events.streams import STREAMS
+from onepassword_splunk import SplunkEdge
 from helpers import events
 from helpers.fake_api import BASE_URL, FakeEventsApi
-from splunkd_fake import CHECKPOINT_COLLECTION, FakeSplunkd
+from splunkd_fake import CHECKPOINT_COLLECTION
 
 START = events.BASE - 3600
 
@@ -23,13 +24,6 @@ START = events.BASE - 3600
 def api():
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         yield FakeEventsApi(rsps)
-
-
-@pytest.fixture
-def splunkd(tmp_path):
-    """A fake splunkd, and this process pointed at it as a modular input would be."""
-    with FakeSplunkd(splunk_home=tmp_path / "splunk") as fake, fake.activate():
-        yield fake
 
 
 def test_checkpoint_holds_no_secret(api, tmp_path):
@@ -54,9 +48,7 @@ def test_file_store_removes_temporaries_a_killed_process_left(tmp_path):
 
 # -- KV store checkpoints ----------------------------------------------------------------------
 def test_kvstore_checkpoint_store_round_trip(splunkd):
-    import onepassword_splunk as edge
-
-    store = edge.checkpoint_store(splunkd.session_key)
+    store = SplunkEdge(splunkd.session_key).checkpoint_store()
     # solnlib created the missing collection with the field the add-on declares
     assert splunkd.kv_collections() == {CHECKPOINT_COLLECTION: {"state": "string"}}
     key = "acme_events.auditevents"
@@ -86,10 +78,8 @@ def test_kvstore_checkpoint_store_round_trip(splunkd):
 
 
 def test_kvstore_starting_up_is_retried(splunkd):
-    import onepassword_splunk as edge
-
     splunkd.fail_kvstore(times=1, status=503)
-    store = edge.checkpoint_store(splunkd.session_key)
+    store = SplunkEdge(splunkd.session_key).checkpoint_store()
     store.save("a.signinattempts", json.dumps({"cursor": "c"}))
     assert splunkd.kv_states() == {"a.signinattempts": {"cursor": "c"}}
     kv = [r.status for r in splunkd.requests if r.kind.startswith("kvstore")]

@@ -3,56 +3,38 @@
 import io
 import json
 import logging
+import os
 import xml.etree.ElementTree as ET
 
 import pytest
 import responses
 
 import onepassword_events_helper as helper
-import onepassword_splunk as splunk_edge
-from onepassword_events.checkpoint import MemoryCheckpointStore
+from onepassword_splunk import LocalEdge, SplunkEdge
 from onepassword_events.sinks import ModularInputStream
 from helpers import events
-from helpers.fake_api import BASE_URL, FakeEventsApi
+from helpers.fake_api import FakeEventsApi
 from helpers.tokens import make_token
 
 
-class Capture(logging.Handler):
-    def __init__(self):
-        super().__init__()
-        self.lines = []
-
-    def emit(self, record):
-        self.lines.append(record.getMessage())
-
-
 @pytest.fixture
-def splunkd(monkeypatch):
-    """The splunkd side: accounts, proxy and log level as the edge reads them."""
-    config = {"accounts": {}, "proxy": {}, "store": MemoryCheckpointStore()}
-    monkeypatch.setattr(splunk_edge, "read_account", lambda key, name: config["accounts"].get(name))
-    monkeypatch.setattr(splunk_edge, "read_proxy", lambda key, logger: config["proxy"])
-    monkeypatch.setattr(splunk_edge, "read_log_level", lambda key, logger: "INFO")
-    monkeypatch.setattr(splunk_edge, "checkpoint_store", lambda key: config["store"])
-    logger = logging.getLogger("test_input_helper")
-    logger.propagate = False
-    capture = Capture()
-    logger.handlers = [capture]
-    monkeypatch.setattr(splunk_edge, "logger_for_input", lambda name: logger)
-    config["logs"] = capture.lines
-    return config
-
-
-@pytest.fixture
-def api():
+def api(splunkd):
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.add_passthru(splunkd.url)  # solnlib asks splunkd through requests too
         yield FakeEventsApi(rsps)
 
 
-def run_input(item, name="onepassword://acme_in"):
-    out = io.StringIO()
+def log_lines(splunkd, input_name="acme_in"):
+    """The input's log file, as solnlib wrote it under splunkd's var/log/splunk."""
+    path = os.path.join(splunkd.splunk_home, "var", "log", "splunk", "ta_1password_events_%s.log" % input_name)
+    with open(path, encoding="utf-8") as handle:
+        return handle.read().splitlines()
+
+
+def run_input(splunkd, item, name="onepassword://acme_in", stop_requested=lambda: False, out=None, edge=None):
+    out = out or io.StringIO()
     stream = ModularInputStream(out)
-    helper.collect_input(name, item, "session-key", stream)
+    helper.collect_input(name, item, edge or SplunkEdge(splunkd.session_key), stream, stop_requested)
     stream.close()
     return out.getvalue()
 
@@ -62,11 +44,11 @@ def parsed(xml_text):
 
 
 def test_events_of_every_granted_stream_arrive_verbatim_with_their_sourcetype(splunkd, api):
-    splunkd["accounts"]["acme"] = {"token": api.token, "region": "auto", "verify_tls": "1"}
+    splunkd.set_account("acme", token=api.token, region="auto", verify_tls="1")
     api.add("signinattempts", [events.signin(n) for n in range(3)])
     api.add("itemusages", [events.itemusage(n) for n in range(2)])
     api.add("auditevents", [events.auditevent(n) for n in range(2)])
-    xml_text = run_input({"account": "acme", "index": "onepassword", "page_size": "2", "start_time": ""})
+    xml_text = run_input(splunkd, {"account": "acme", "index": "onepassword", "page_size": "2", "start_time": ""})
     received = parsed(xml_text)
     by_type = {}
     for event in received:
@@ -80,43 +62,37 @@ def test_events_of_every_granted_stream_arrive_verbatim_with_their_sourcetype(sp
     for event in received:
         text = event.findtext("data")
         assert text == served[json.loads(text)["uuid"]]  # the API's text, unchanged
-    assert any('"event":"run_summary"' in line and '"events":7}' in line for line in splunkd["logs"])
-    assert any("action=events_ingested" in line for line in splunkd["logs"])
+    assert any('"event":"run_summary"' in line and '"events":7}' in line for line in log_lines(splunkd))
+    assert any("action=events_ingested" in line for line in log_lines(splunkd))
 
 
 def test_event_time_is_the_item_timestamp_to_the_microsecond(splunkd, api):
-    splunkd["accounts"]["acme"] = {"token": api.token}
+    splunkd.set_account("acme", token=api.token)
     api.add("signinattempts", [events.signin(0)])
-    xml_text = run_input({"account": "acme", "event_types": "signinattempts"})
+    xml_text = run_input(splunkd, {"account": "acme", "event_types": "signinattempts"})
     (event,) = parsed(xml_text)
     assert event.findtext("time") == "%d.123456" % events.BASE
-
-
-def test_missing_account_is_a_configuration_error_naming_it(splunkd):
-    run_input({"account": "ghost"})
-    errors = [line for line in splunkd["logs"] if "Configuration Error" in line]
-    assert errors and "'ghost'" in errors[0] and "does not exist" in errors[0]
 
 
 def test_event_type_the_token_lacks_is_skipped_with_a_permission_error(splunkd, api):
     limited = make_token(features=["auditevents"])
     api.token = limited
-    splunkd["accounts"]["acme"] = {"token": limited}
+    splunkd.set_account("acme", token=limited)
     api.add("auditevents", [events.auditevent(0)])
-    xml_text = run_input({"account": "acme", "event_types": "signinattempts,auditevents"})
+    xml_text = run_input(splunkd, {"account": "acme", "event_types": "signinattempts,auditevents"})
     assert len(parsed(xml_text)) == 1
     assert [name for name, _ in api.requests] == ["auditevents"]
-    skipped = [line for line in splunkd["logs"] if "Permission Error" in line]
+    skipped = [line for line in log_lines(splunkd) if "Permission Error" in line]
     assert skipped and "does not grant signinattempts" in skipped[0]
 
 
 def test_revoked_token_is_an_authentication_error_without_the_token(splunkd, api):
-    splunkd["accounts"]["acme"] = {"token": api.token}
+    splunkd.set_account("acme", token=api.token)
     api.revoked = True
-    run_input({"account": "acme"})
-    errors = [line for line in splunkd["logs"] if "Authentication Error" in line]
+    run_input(splunkd, {"account": "acme"})
+    errors = [line for line in log_lines(splunkd) if "Authentication Error" in line]
     assert len(errors) == 3 and "invalid, expired or revoked" in errors[0]
-    assert not any(api.token in line for line in splunkd["logs"])
+    assert not any(api.token in line for line in log_lines(splunkd))
 
 
 def test_bad_input_settings_are_refused_by_validation():
@@ -136,26 +112,25 @@ def test_bad_input_settings_are_refused_by_validation():
 
 
 def test_proxy_settings_are_used_and_a_bad_proxy_is_explained(splunkd, api):
-    splunkd["accounts"]["acme"] = {"token": api.token}
-    splunkd["proxy"] = {"proxy_enabled": "1", "proxy_url": "proxy.corp", "proxy_port": "nope"}
-    run_input({"account": "acme"})
-    errors = [line for line in splunkd["logs"] if "Configuration Error" in line]
+    splunkd.set_account("acme", token=api.token)
+    splunkd.set_proxy(proxy_enabled="1", proxy_url="proxy.corp", proxy_port="nope")
+    run_input(splunkd, {"account": "acme"})
+    errors = [line for line in log_lines(splunkd) if "Configuration Error" in line]
     assert errors and "proxy port" in errors[0] and api.requests == []
 
 
 def test_sigterm_flag_stops_between_pages(splunkd, api):
-    splunkd["accounts"]["acme"] = {"token": api.token}
+    splunkd.set_account("acme", token=api.token)
     api.add("signinattempts", [events.signin(n) for n in range(10)])
     out = io.StringIO()
-    stream = ModularInputStream(out)
+
     def first_page_written():  # SIGTERM right after the first page
         return "</event>" in out.getvalue()
 
-    helper.collect_input("onepassword://acme_in", {"account": "acme", "event_types": "signinattempts",
-                                                          "page_size": "5"}, "key", stream, first_page_written)
-    stream.close()
-    assert len(parsed(out.getvalue())) == 5
-    assert any('"status":"interrupted"' in line for line in splunkd["logs"])
+    xml_text = run_input(splunkd, {"account": "acme", "event_types": "signinattempts", "page_size": "5"},
+                         stop_requested=first_page_written, out=out)
+    assert len(parsed(xml_text)) == 5
+    assert any('"status":"interrupted"' in line for line in log_lines(splunkd))
 
 
 def test_stop_during_a_retry_wait_ends_the_run_at_once(splunkd, api):
@@ -164,24 +139,38 @@ def test_stop_during_a_retry_wait_ends_the_run_at_once(splunkd, api):
 
     from onepassword_events.stopping import StopFlag
 
-    splunkd["accounts"]["acme"] = {"token": api.token}
+    splunkd.set_account("acme", token=api.token)
     api.fail_next("signinattempts", 503, "busy", times=100)
     stop = StopFlag()
     threading.Timer(0.5, stop.request).start()
     started = time.monotonic()
-    helper.collect_input("onepassword://acme_in", {"account": "acme", "event_types": "signinattempts"}, "key",
-                         ModularInputStream(io.StringIO()), stop)
+    run_input(splunkd, {"account": "acme", "event_types": "signinattempts"}, stop_requested=stop)
     assert time.monotonic() - started < 3
-    assert any('"status":"interrupted"' in line for line in splunkd["logs"])
-    assert not any("Server Error" in line for line in splunkd["logs"])
+    assert any('"status":"interrupted"' in line for line in log_lines(splunkd))
+    assert not any("Server Error" in line for line in log_lines(splunkd))
 
 
 def test_a_start_time_that_aged_past_the_retention_keeps_the_input_running(splunkd, api):
     # saved 100 days ago as "20 days back": now 120+ days old; the checkpoint makes it irrelevant
-    splunkd["accounts"]["acme"] = {"token": api.token}
+    splunkd.set_account("acme", token=api.token)
     api.add("auditevents", [events.auditevent(0)])
     old = "2020-01-01T00:00:00Z"
-    xml_text = run_input({"account": "acme", "event_types": "auditevents", "start_time": old})
+    xml_text = run_input(splunkd, {"account": "acme", "event_types": "auditevents", "start_time": old})
     assert len(parsed(xml_text)) == 1
-    assert not any("Configuration Error" in line for line in splunkd["logs"])
-    assert any("event=start_time_clamped" in line for line in splunkd["logs"])
+    assert not any("Configuration Error" in line for line in log_lines(splunkd))
+    assert any("event=start_time_clamped" in line for line in log_lines(splunkd))
+
+
+def test_without_splunkd_the_local_edge_gives_its_account_checkpoint_files_and_the_count(tmp_path, caplog):
+    """What the benchmark driver and the in-process functional runs hand the input instead of splunkd."""
+    logger = logging.getLogger("test_input_helper.local_edge")
+    caplog.set_level(logging.INFO, logger=logger.name)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        api = FakeEventsApi(rsps)
+        api.add("auditevents", [events.auditevent(n) for n in range(3)])
+        edge = LocalEdge("acme", {"token": api.token}, logger, state_dir=str(tmp_path))
+        xml_text = run_input(None, {"account": "acme", "event_types": "auditevents"}, edge=edge)
+        assert len(parsed(xml_text)) == 3 and edge.ingested == 3
+        assert json.loads((tmp_path / "acme_in.auditevents.json").read_text())["account"] == "acme"
+        assert run_input(None, {"account": "ghost"}, edge=edge) == ""
+    assert any("Configuration Error" in line and "'ghost', which does not exist" in line for line in caplog.messages)

@@ -1,21 +1,15 @@
-"""Account validation and checkpoint deletion, through splunktaucclib's real handler classes.
-
-splunkd itself is faked (tests/fakes/splunk): only its base class and the
-write that follows a successful validation.
+"""The Accounts tab's handler: only an admin may make the server connect, and only a working token
+is saved. splunktaucclib's real handler class, splunkd answering through the fake splunkd
+(tests/splunkd_fake, the `splunkd` fixture of tests/conftest.py), the token check against `responses`.
 """
 
-import json
 import pytest
 import requests
 import responses
-from splunktaucclib.rest_handler.admin_external import AdminExternalHandler
-from splunktaucclib.rest_handler.error import RestError
 
 import onepassword_account_validation as account_rh
-import onepassword_input_handler as input_rh
-import onepassword_splunk as splunk_edge
 from onepassword_events.client import RetryPolicy
-from onepassword_events.checkpoint import FileCheckpointStore, checkpoint_key
+from helpers.accounts_tab import AccountsTab
 from helpers.tokens import make_token
 
 BASE = "https://events.1password.com"
@@ -23,21 +17,10 @@ INTROSPECT = BASE + "/api/v2/auth/introspect"
 
 
 @pytest.fixture
-def handler(monkeypatch):
-    saved = []
-    monkeypatch.setattr(AdminExternalHandler, "handleCreate", lambda self, conf: saved.append(("create", self.payload)))
-    monkeypatch.setattr(AdminExternalHandler, "handleEdit", lambda self, conf: saved.append(("edit", self.payload)))
-    monkeypatch.setattr(splunk_edge, "read_proxy", lambda key, logger: {})
-    # splunkd's current-context for the caller: an admin unless a test says otherwise
-    identity = {"capabilities": {"admin_all_objects", "list_storage_passwords"}}
-    monkeypatch.setattr(splunk_edge, "caller_identity", lambda key: ("alice", identity["capabilities"]))
+def tab(splunkd, monkeypatch):
+    """The Accounts tab of an admin (list_storage_passwords too, as Splunk's admin role has)."""
     monkeypatch.setattr(RetryPolicy, "delay", lambda self, attempt: 0.0)  # no real waits in unit tests
-    instance = account_rh.AccountValidationHandler.__new__(account_rh.AccountValidationHandler)
-    instance.callerArgs = type("Args", (), {"id": "acme"})()
-    instance.getSessionKey = lambda: "session"
-    instance.saved = saved
-    instance.identity = identity
-    return instance
+    return AccountsTab(splunkd, monkeypatch, capabilities=("admin_all_objects", "list_storage_passwords"))
 
 
 def introspect_ok(features=("signinattempts", "itemusages", "auditevents")):
@@ -46,20 +29,19 @@ def introspect_ok(features=("signinattempts", "itemusages", "auditevents")):
 
 
 @responses.activate
-def test_a_working_token_is_saved(handler):
+def test_a_working_token_is_saved(tab):
     introspect_ok()
-    handler.payload = {"region": "events.1password.com", "token": make_token(), "verify_tls": "1"}
-    handler.handleCreate(None)
-    assert handler.saved == [("create", handler.payload)]
-    assert responses.calls[0].request.headers["Authorization"] == "Bearer " + handler.payload["token"]
+    payload = {"region": "events.1password.com", "token": make_token(), "verify_tls": "1"}
+    assert tab.call("create", payload) is None
+    assert tab.saved == [("create", payload)]
+    assert responses.calls[0].request.headers["Authorization"] == "Bearer " + payload["token"]
 
 
 @responses.activate
-def test_the_event_types_the_token_grants_are_saved_with_the_account(handler):
+def test_the_event_types_the_token_grants_are_saved_with_the_account(tab):
     introspect_ok(features=("auditevents", "signinattempts", "users"))  # in the API's order, plus one we do not read
-    handler.payload = {"region": "events.1password.com", "token": make_token()}
-    handler.handleCreate(None)
-    assert handler.saved[0][1]["granted_event_types"] == "signinattempts,auditevents"
+    tab.call("create", {"region": "events.1password.com", "token": make_token()})
+    assert tab.saved[0][1]["granted_event_types"] == "signinattempts,auditevents"
 
 
 @pytest.mark.parametrize(
@@ -77,68 +59,50 @@ def test_the_event_types_the_token_grants_are_saved_with_the_account(handler):
     ],
 )
 @responses.activate
-def test_refusals_say_what_to_fix_and_nothing_is_saved(handler, setup, payload, words):
+def test_refusals_say_what_to_fix_and_nothing_is_saved(tab, setup, payload, words):
     setup()
-    handler.payload = dict({"token": make_token()}, **payload)
-    with pytest.raises(RestError) as caught:
-        handler.handleCreate(None)
-    assert handler.saved == []
-    assert caught.value.status == 400 and words in str(caught.value) and "Account not saved" in str(caught.value)
-    assert handler.payload["token"] not in str(caught.value)
+    payload = dict({"token": make_token()}, **payload)
+    refused = tab.call("create", payload)
+    assert tab.saved == []
+    assert refused.status == 400 and words in str(refused) and "Account not saved" in str(refused)
+    assert payload["token"] not in str(refused)
 
 
 @responses.activate
-def test_edit_with_the_masked_token_checks_the_stored_one(handler, monkeypatch):
+def test_edit_with_the_masked_token_checks_the_stored_one(tab, splunkd):
     stored = make_token()
-    monkeypatch.setattr(splunk_edge, "read_account", lambda key, name: {"token": stored} if name == "acme" else None)
+    splunkd.set_account("acme", token=stored, region="auto")
     introspect_ok()
-    handler.payload = {"region": "auto", "token": account_rh.MASKED}
-    handler.handleEdit(None)
+    assert tab.call("edit", {"region": "auto", "token": account_rh.MASKED}) is None
     assert responses.calls[0].request.headers["Authorization"] == "Bearer " + stored
-    assert handler.saved[0][0] == "edit"
+    assert tab.saved[0][0] == "edit"
 
 
-def test_the_proxy_tab_is_used_for_the_check(handler, monkeypatch):
-    monkeypatch.setattr(splunk_edge, "read_proxy", lambda key, logger: {
-        "proxy_enabled": "1", "proxy_type": "http", "proxy_url": "127.0.0.1", "proxy_port": "9"})
-    handler.payload = {"region": "auto", "token": make_token()}
-    with pytest.raises(RestError, match="proxy"):
-        handler.handleCreate(None)
-
-
-def test_removing_an_input_deletes_each_of_its_checkpoints(tmp_path, monkeypatch):
-    store = FileCheckpointStore(str(tmp_path))
-    for name in ("signinattempts", "itemusages", "auditevents"):
-        store.save(checkpoint_key("acme_in", name), json.dumps({"cursor": "c"}))
-    store.save(checkpoint_key("other_in", "signinattempts"), json.dumps({"cursor": "c"}))
-    input_rh.delete_checkpoints("session", "acme_in", store=store)
-    assert [p.name for p in tmp_path.glob("*.json")] == ["other_in.signinattempts.json"]
+def test_the_proxy_tab_is_used_for_the_check(tab, splunkd):
+    splunkd.set_proxy(proxy_enabled="1", proxy_type="http", proxy_url="127.0.0.1", proxy_port="9")
+    refused = tab.call("create", {"region": "auto", "token": make_token()})
+    assert refused.status == 400 and "proxy" in str(refused) and tab.saved == []
 
 
 @responses.activate
-@pytest.mark.parametrize("action", ["handleCreate", "handleEdit", "handleRemove"])
-def test_only_an_admin_may_change_accounts_and_nothing_is_contacted_before(handler, monkeypatch, action):
-    monkeypatch.setattr(AdminExternalHandler, "handleRemove", lambda self, conf: handler.saved.append(("remove",)))
-    handler.identity["capabilities"] = {"search", "edit_own_objects"}  # a power user, not an admin
-    handler.payload = {"region": "custom", "custom_url": "https://intranet.example:8443", "token": make_token()}
-    with pytest.raises(RestError) as caught:
-        getattr(handler, action)(None)
-    assert caught.value.status == 403 and "admin_all_objects" in str(caught.value)
-    assert handler.saved == [] and len(responses.calls) == 0
+@pytest.mark.parametrize("action", ["create", "edit", "remove"])
+def test_only_an_admin_may_change_accounts_and_nothing_is_contacted_before(splunkd, monkeypatch, action):
+    power_user = AccountsTab(splunkd, monkeypatch, capabilities=("search", "edit_own_objects"))
+    refused = power_user.call(action, {"region": "custom", "custom_url": "https://intranet.example:8443",
+                                       "token": make_token()})
+    assert refused.status == 403 and "admin_all_objects" in str(refused)
+    assert power_user.saved == [] and len(responses.calls) == 0
 
 
-def test_the_write_capability_is_declared_to_splunkd(handler):
+def test_the_write_capability_is_declared_to_splunkd(tab):
+    handler = tab.handler()
     handler.requestedAction = 8  # remove: setup() declares the capability whatever the action
     handler.setup()
     assert handler.capabilityWrite == "admin_all_objects"
 
 
-def test_when_splunkd_cannot_say_who_calls_nothing_is_saved(handler, monkeypatch):
-    def unreachable(key):
-        raise ConnectionError("splunkd down")
-
-    monkeypatch.setattr(splunk_edge, "caller_identity", unreachable)
-    handler.payload = {"region": "auto", "token": make_token()}
-    with pytest.raises(RestError) as caught:
-        handler.handleCreate(None)
-    assert caught.value.status == 500 and handler.saved == []
+def test_when_splunkd_cannot_say_who_calls_nothing_is_saved(tab, splunkd):
+    splunkd.fail_requests("auth", times=1, status=503)
+    refused = tab.call("create", {"region": "auto", "token": make_token()})
+    assert refused.status == 500 and "could not check your Splunk capabilities" in str(refused)
+    assert tab.saved == []

@@ -6,8 +6,8 @@ cli_common.getMgmtUri does), `splunk.rest.simpleRequest`, and
 `splunk.clilib.bundle_paths.make_splunkhome_path`.
 
 Stdlib only: copied into <fake SPLUNK_HOME>/lib/python3/site-packages beside a
-tiny `splunk` package, and loaded by path (under a private module name) for
-in-process tests, where `splunk` is tests/fakes' stand-in.
+tiny `splunk` package, the same one in-process tests import (tests/conftest.py puts
+splunk_site on sys.path); activate_splunk_home also loads a fresh copy by path.
 """
 
 import json

@@ -1,4 +1,4 @@
-"""Fake of splunkd's own `splunk` package, as a modular input sees it (see splunkd_fake_runtime)."""
+"""Fake of splunkd's own `splunk` package, as its scripts and in-process tests see it (see splunkd_fake_runtime)."""
 
 from splunkd_fake_runtime import (  # noqa: F401
     AuthenticationFailed,

@@ -1,27 +1,118 @@
-"""splunkd's `splunk.admin` as an [admin_external:] handler sees it under the fake splunkd.
+"""splunkd's `splunk.admin`: what splunktaucclib's handlers use, and admin.init.
 
-The fake splunkd runs a handler script (bin/<handlerfile>) as __main__, one process per
-request, with the request on stdin as JSON ({"action", "id", "args": {name: [values]},
-"session_key", "user", "app"}). The script ends in admin.init(handler class, context);
-here init builds the handler from the request as splunkd's admin.py does, lets setup()
-declare its arguments, refuses arguments it did not declare (and, on create, missing
-required ones) as splunkd does, runs handleCreate/List/Edit/Remove and writes the answer
-on stdout as JSON: {"status", "entries": [{"name", "content", "acl"}]} or
-{"status", "message"}.
+The base class MConfigHandler builds a handler from the XML splunkd sends an EAI
+handler (eai_request), as splunkd's admin.py does; a test may also build one with
+__new__ and set its attributes.
 
-The handler classes (MConfigHandler, ConfigInfo, eai_request) are the in-process fake's
-(tests/fakes/splunk/admin.py), copied beside this module as splunk/_admin_model.py.
+admin.init(handler class, context) is where a generated handler script
+(bin/<handlerfile>) hands its class to splunkd. Every call is recorded in
+`initialized`, so an in-process test that ran the script builds the handler itself.
+Under the fake splunkd, which runs the script as __main__ once per request with
+FAKE_SPLUNKD_EAI_REQUEST set and the request on stdin as JSON ({"action", "id",
+"args": {name: [values]}, "session_key", "user", "app"}), init also serves it as
+splunkd does: builds the handler from the request, lets setup() declare its
+arguments, refuses arguments it did not declare (and, on create, missing required
+ones), runs handleCreate/List/Edit/Remove and writes the answer on stdout as JSON:
+{"status", "entries": [{"name", "content", "acl"}]} or {"status", "message"}.
 """
 
 import __main__
 import json
+import os
 import sys
+from xml.etree import ElementTree
+from xml.sax.saxutils import escape, quoteattr
 
-from splunk._admin_model import *  # noqa: F401,F403  (the names splunktaucclib imports)
-from splunk._admin_model import ConfigInfo, eai_request
+ACTION_CREATE = 1
+ACTION_LIST = 2
+ACTION_EDIT = 4
+ACTION_REMOVE = 8
+ACTION_MEMBERS = 16
+ACTION_RELOAD = 32
+CONTEXT_NONE = 0
+CONTEXT_APP_ONLY = 1
+CONTEXT_APP_AND_USER = 2
+EAI_ENTRY_ACL = "eai:acl"
 
-ACTIONS = {"create": 1, "list": 2, "edit": 4, "remove": 8}
-METHODS = {1: "handleCreate", 2: "handleList", 4: "handleEdit", 8: "handleRemove"}
+
+class CallerArgs:
+    def __init__(self, id=None, data=None):
+        self.id = id
+        self.data = data or {}
+
+
+class MConfigHandler:
+    def __init__(self, scriptMode=None, ctxInfo=None, request=None):
+        self.callerArgs = CallerArgs()
+        self.requestedAction = None
+        self.supportedArgs = None
+        self.userName = ""
+        self.appName = ""
+        self.context = ctxInfo
+        if request is not None:
+            self._read_request(request)
+
+    def _read_request(self, request):
+        # as splunkd's splunk/admin.py: eai_settings become attributes, callerArgs the
+        # arguments (a list of values per name), sessionKey the caller's session
+        root = ElementTree.fromstring(request)
+        for item in root.find("eai_settings"):
+            if item.text is not None:
+                setattr(self, item.tag, item.text)
+        self.requestedAction = int(self.requestedAction)
+        args = root.find("callerArgs")
+        self.callerArgs = CallerArgs(args.find("id").text)
+        for item in args.find("args"):
+            self.callerArgs.data.setdefault(item.attrib["name"], []).append(item.text)
+        session = root.find("sessionKey")
+        if session is not None:
+            self._session_key = session.text
+
+    def getSessionKey(self):
+        return getattr(self, "_session_key", "fake-session-key")
+
+    # as in splunkd's splunk/admin.py: declared in setup(), sent back to splunkd
+    # in eai_settings, and enforced by splunkd before create/edit/remove
+    capabilityRead = ""
+    capabilityWrite = ""
+
+    def setReadCapability(self, capability):
+        self.capabilityRead = capability
+
+    def setWriteCapability(self, capability):
+        self.capabilityWrite = capability
+
+
+class ConfigItem(dict):
+    """One entry of a handler's answer: its fields, and metadata such as eai:acl."""
+
+    def __init__(self):
+        super().__init__()
+        self.metadata = {}
+
+    def setMetadata(self, key, value):
+        self.metadata[key] = value
+
+
+class ConfigInfo(dict):
+    """A handler's answer: entries by name, created on first access (as splunkd's ConfigInfo)."""
+
+    def __missing__(self, name):
+        self[name] = ConfigItem()
+        return self[name]
+
+
+def eai_request(action, entity_id, args, session_key, user="nobody", app="TA-1password-events"):
+    """The XML splunkd sends an EAI handler for one request (args: {name: value})."""
+    items = "".join("<item name=%s>%s</item>" % (quoteattr(k), escape(str(v))) for k, v in args.items())
+    return ("<eai><eai_settings><requestedAction>%d</requestedAction><userName>%s</userName><appName>%s</appName>"
+            "</eai_settings><callerArgs><id>%s</id><args>%s</args></callerArgs><sessionKey>%s</sessionKey></eai>"
+            % (action, escape(user), escape(app), escape(entity_id or ""), items, escape(session_key)))
+
+
+ACTIONS = {"create": ACTION_CREATE, "list": ACTION_LIST, "edit": ACTION_EDIT, "remove": ACTION_REMOVE}
+METHODS = {ACTION_CREATE: "handleCreate", ACTION_LIST: "handleList", ACTION_EDIT: "handleEdit",
+           ACTION_REMOVE: "handleRemove"}
 
 
 class SupportedArgs:
@@ -57,7 +148,16 @@ def _plain(value):
     return value if isinstance(value, (str, int, float, bool, list, dict)) or value is None else str(value)
 
 
+initialized = []  # (handler class, context) of every admin.init call
+
+
 def init(handler_class, ctxInfo=None):
+    initialized.append((handler_class, ctxInfo))
+    if os.environ.get("FAKE_SPLUNKD_EAI_REQUEST"):
+        _serve(handler_class, ctxInfo)
+
+
+def _serve(handler_class, ctxInfo):
     request = json.load(sys.stdin)
     action = ACTIONS[request["action"]]
     args = request.get("args") or {}
