@@ -123,32 +123,23 @@ def test_runs_as_a_script_and_takes_no_token_argument(tmp_path):
 
 
 def test_sigterm_during_a_retry_wait_exits_promptly_with_state_kept(tmp_path):
-    import http.server
     import signal
-    import threading
     import time
 
-    class AlwaysBusy(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            self.send_response(503)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+    from simulator import EventsApiSimulator
 
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), AlwaysBusy)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    env = dict(os.environ, OP_EVENTS_TOKEN=make_token())
+    simulator = EventsApiSimulator(auditevents=5).start()
+    simulator.inject("http_error", stream="auditevents", status=503, shape="empty", times=None)
+    env = dict(os.environ, OP_EVENTS_TOKEN=simulator.token)
     process = subprocess.Popen(
-        [sys.executable, CLI, "fetch", "--base-url", f"http://127.0.0.1:{server.server_port}", "--event-types",
+        [sys.executable, CLI, "fetch", "--base-url", simulator.url, "--event-types",
          "auditevents", "--state-dir", str(tmp_path)], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True)
     time.sleep(2)
     process.send_signal(signal.SIGTERM)
     started = time.monotonic()
     out, err = process.communicate(timeout=30)
-    server.shutdown()
+    simulator.stop()
+    assert simulator.count("auditevents", status=503) >= 1  # SIGTERM came during the wait after a 503
     assert time.monotonic() - started < 2
     assert process.returncode == 0 and out == ""
