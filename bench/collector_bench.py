@@ -140,7 +140,7 @@ def bench_per_request(args):
     and the floor (a bare http.client loop on the same HTTPS connection)
     take turns in each round."""
     backlog = args.small_pages
-    rounds = args.runs + 2  # a difference of two noisy totals: two more rounds than elsewhere
+    rounds = args.rounds or args.runs + 2  # a difference of two noisy totals: two more rounds than elsewhere
     drivers = ["ours.py", "floor.py"]
     small = SMALL_PAGE
     print(f"== CPU per request over HTTPS: {backlog:,} item usages drained at page size 1000 and at {small}, 1 stream, "
@@ -280,6 +280,7 @@ def bench_rate_limited(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--rounds", type=int, help="interleaved rounds of the per-request part (default: 5, --quick 3)")
     parser.add_argument("--only", choices=["throughput", "per_request", "memory", "requests", "idle", "rate"], action="append")
     args = parser.parse_args()
     args.runs = 1 if args.quick else 3
