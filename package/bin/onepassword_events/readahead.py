@@ -7,11 +7,12 @@ and hand its page over with `page()`, raising the client's errors there.
 own, with a client (and so an HTTP connection) of the stream's own: the API's
 answer time hides behind the pager's writing of the previous page, and the
 client is never used by two threads at once. The worker only waits for the
-answer's text (the socket read releases the GIL) and holds no parsed page:
-`page()` parses it in the pager's thread, so on one core the two threads
-never compete for the interpreter and one parsed page at a time is in
-memory. A text that is no page is sent again by the worker, under the same
-retry budget (client.PageRequest). `page()` waits without a timeout of its
+answer's bytes (the socket read releases the GIL) and holds no text and no
+parsed page: `page()` decodes and parses it in the pager's thread, so on one
+core the two threads never compete for the interpreter, one parsed page at a
+time is in memory, and the next page is held once, as bytes. An answer that
+is no page is sent again by the worker, under the same retry budget
+(client.PageRequest). `page()` waits without a timeout of its
 own (the client bounds every request: deadline, retry budget) but looks at
 the stop flag while it waits.
 """
@@ -55,7 +56,7 @@ class ReadAhead:
         self._client = client
         self._path = path
         self._requests = queue.SimpleQueue()  # client.PageRequest to send; None ends the worker
-        self._answers = queue.SimpleQueue()  # (request, text, error) of each one sent
+        self._answers = queue.SimpleQueue()  # (request, error) of each one sent, its answer kept in the request
         self._closed = False
         self._worker = threading.Thread(target=self._serve, name="read-ahead " + path, daemon=True)
         self._worker.start()
@@ -65,10 +66,10 @@ class ReadAhead:
 
     def page(self):
         while True:
-            request, text, error = self._answer()
+            request, error = self._answer()
             if error is not None:
                 raise error
-            page = request.page(text)
+            page = request.page()
             if page is not None:
                 return page
             self._requests.put(request)  # no page: the same request again, under its budget
@@ -105,7 +106,8 @@ class ReadAhead:
             if request is None or self._closed:
                 return
             try:
-                answer = (request, request.text(), None)
+                request.receive()
+                answer = (request, None)
             except BaseException as exc:  # raised again in the pager's thread
-                answer = (request, None, exc)
+                answer = (request, exc)
             self._answers.put(answer)
