@@ -38,6 +38,16 @@ COLLECTOR_CPU, SERVER_CPU = 0, 1
 PYCACHE = os.path.join(tempfile.gettempdir(), "onepassword-bench-pycache")
 
 
+def real_interpreter(python):
+    """The interpreter's own file: a pyenv shim is a shell script whose start-up
+    (about 40 ms of CPU per process) no splunkd pays."""
+    env = dict(os.environ, **PYENV)
+    env.pop("PYTHONPATH", None)
+    found = subprocess.run([python, "-I", "-S", "-c", "import sys; print(sys.executable)"], env=env,
+                           capture_output=True, text=True, check=True).stdout.strip()
+    return found or python
+
+
 def pin(cpu):
     if hasattr(os, "sched_setaffinity") and os.cpu_count() and os.cpu_count() > cpu:
         os.sched_setaffinity(0, {cpu})
@@ -172,7 +182,7 @@ def bench_per_request(args):
     and the floor (a bare http.client loop on the same HTTPS connection)
     take turns in each round."""
     backlog = args.small_pages
-    rounds = args.runs + 2  # a difference of two noisy totals: two more rounds than elsewhere
+    rounds = args.rounds or args.runs + 2  # a difference of two noisy totals: two more rounds than elsewhere
     drivers = ["ours.py", "floor.py"]
     small = SMALL_PAGE
     print(f"== CPU per request over HTTPS: {backlog:,} item usages drained at page size 1000 and at {small}, 1 stream, "
@@ -255,9 +265,18 @@ def bench_idle(args):
         command = splunkd.python_command(PYTHON, script)
         env = splunkd.env(PYENV)
 
-        def one_run():
+        # floors, in the same runs: a process that only imports what the generated script
+        # itself imports, and one that imports everything the input imports but runs nothing
+        floors = {}
+        for name, imports in IDLE_FLOORS.items():
+            floor_script = os.path.join(app, "bin", f"bench_idle_{name}.py")
+            with open(floor_script, "w") as out:
+                out.write(imports + "\n")
+            floors[name] = splunkd.python_command(PYTHON, floor_script)
+
+        def one_run(argv=command):
             before = os.times()
-            result = subprocess.run(command, input=definition, capture_output=True, env=env, cwd=splunkd.splunk_home,
+            result = subprocess.run(argv, input=definition, capture_output=True, env=env, cwd=splunkd.splunk_home,
                                     preexec_fn=lambda: pin(COLLECTOR_CPU), timeout=120)
             after = os.times()
             if result.returncode != 0:
@@ -265,15 +284,30 @@ def bench_idle(args):
             return (after.children_user - before.children_user) + (after.children_system - before.children_system)
 
         one_run()  # drains the 30 events and writes the bytecode caches, as the first run on a host does
+        for argv in floors.values():
+            one_run(argv)
         cpu = []
+        floor_cpu = {name: [] for name in floors}
         for _ in range(args.idle_runs):
             sim.clear_log()
             cpu.append(one_run())
             assert [sim.count(s) for s in streams] == [1, 1, 1], [sim.count(s) for s in streams]
+            for name, argv in floors.items():
+                floor_cpu[name].append(one_run(argv))
         checkpoints = len(splunkd.kv_records())
     print(f"  CPU ms per idle run {median_range([c * 1000 for c in cpu], '{:.0f}')} "
           f"(requests per stream 1; {checkpoints} KV checkpoints)")
-    return {"cpu_s": cpu}
+    for name, imports in IDLE_FLOORS.items():
+        print(f"  floor, {IDLE_FLOOR_NAMES[name]} ({imports}): CPU ms "
+              f"{median_range([c * 1000 for c in floor_cpu[name]], '{:.0f}')}")
+    return {"cpu_s": cpu, "floor_cpu_s": floor_cpu}
+
+
+IDLE_FLOORS = {
+    "script": "import import_declare_test; from splunklib import modularinput",
+    "imports": "import import_declare_test; from splunklib import modularinput; import onepassword_events_helper",
+}
+IDLE_FLOOR_NAMES = {"script": "the generated script's own imports", "imports": "every import of the input, no run"}
 
 
 def bench_rate_limited(args):
@@ -311,6 +345,7 @@ def bench_rate_limited(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--rounds", type=int, help="interleaved rounds of the per-request part (default: 5, --quick 3)")
     parser.add_argument("--only", choices=["throughput", "go", "per_request", "memory", "requests", "idle", "rate"], action="append")
     args = parser.parse_args()
     args.runs = 1 if args.quick else 3
@@ -323,6 +358,8 @@ def main():
     if not os.path.isdir(ADDON):
         raise SystemExit("build the add-on first: ./ucc_build.sh --skip-appinspect")
     pin(SERVER_CPU)
+    global PYTHON
+    PYTHON = real_interpreter(PYTHON)
     print(f"collector: {PYTHON} (pyenv {PYENV['PYENV_VERSION']}) from {ADDON}, CPU {COLLECTOR_CPU}; "
           f"simulator + reader on CPU {SERVER_CPU}")
     steps = {"throughput": bench_throughput, "go": bench_beside_go, "per_request": bench_per_request, "memory": bench_memory, "requests": bench_requests,

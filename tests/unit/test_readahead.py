@@ -46,3 +46,25 @@ def test_a_200_that_is_not_a_page_is_asked_for_again_under_the_one_budget(fetche
         api.close()
     assert len(server.requests) == 3
 
+
+
+@pytest.mark.parametrize("fetcher_class", [FetchNow, ReadAhead])
+def test_an_answer_that_is_not_utf8_is_asked_for_again_and_the_next_page_is_taken(fetcher_class):
+    from hostile_server import page
+
+    def behave(conn, request):
+        if len(server.requests) == 1:
+            conn.sendall(response(200, b'{"cursor":"\xff\xfe","has_more":false,"items":[]}'))
+        else:
+            conn.sendall(response(200, page("C2", [{"uuid": "U1", "timestamp": "2026-11-30T12:00:00Z"}])))
+
+    with HostileServer(behave) as server:
+        api = client(server, retry=RetryPolicy(budget=60, max_attempts=3))
+        fetcher = fetcher_class(api, PATH)
+        fetcher.request({"cursor": "x"})
+        answered = fetcher.page()
+        fetcher.close()
+        api.close()
+    assert answered.cursor == "C2" and [obj["uuid"] for _, obj in answered.items] == ["U1"]
+    assert len(server.requests) == 2
+

@@ -136,3 +136,68 @@ def test_a_ca_bundle_is_trusted_by_every_client_of_the_process_and_nothing_else(
             with EventsApiClient(sim.url, sim.token, ca_bundle=ca_bundle, retry=RetryPolicy(max_attempts=1)) as api, \
                     pytest.raises(TlsError, match="TLS verification"):
                 api.fetch_page(path, body)
+
+
+# -- one connection, kept alive: sent on directly, dropped and reopened as the server says --------
+def test_pages_share_one_kept_alive_connection():
+    def behave(conn, request):
+        conn.sendall(response(200, page("C%d" % len(server.requests), [])))
+
+    with HostileServer(behave) as server, client(server) as api:
+        cursors = [api.fetch_page(PATH, {"cursor": "x"}).cursor for _ in range(10)]
+    assert cursors == ["C%d" % n for n in range(1, 11)] and server.connections == 1
+
+
+def test_an_answer_that_closes_its_connection_is_whole_and_the_next_request_opens_another():
+    def behave(conn, request):
+        body = page("C%d" % len(server.requests), []).encode()
+        head = b"HTTP/1.0 200 OK\r\n\r\n" if len(server.requests) % 2 else \
+            b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(body)
+        conn.sendall(head + body)
+        return False
+
+    with HostileServer(behave) as server, client(server) as api:
+        cursors = [api.fetch_page(PATH, {"cursor": "x"}).cursor for _ in range(6)]
+    assert cursors == ["C%d" % n for n in range(1, 7)] and server.connections == 6
+
+
+def test_a_kept_alive_connection_the_server_dropped_is_not_used_again():
+    """The server closes an idle connection between two requests (as a load balancer
+    does): the next request goes out on a new connection, with no attempt lost."""
+    def behave(conn, request):
+        conn.sendall(response(200, page("C%d" % len(server.requests), [])))
+        if len(server.requests) == 2:
+            conn.shutdown(2)  # after a keep-alive answer, as an idle timeout would
+            return False
+
+    with HostileServer(behave) as server, client(server) as api:  # one attempt per request
+        first, second = api.fetch_page(PATH, {"cursor": "x"}), api.fetch_page(PATH, {"cursor": "x"})
+        time.sleep(0.1)
+        third = api.fetch_page(PATH, {"cursor": "x"})
+    assert [first.cursor, second.cursor, third.cursor] == ["C1", "C2", "C3"] and server.connections == 2
+
+
+def test_after_a_cut_attempt_the_client_answers_on_a_new_connection():
+    def behave(conn, request):
+        if len(server.requests) == 1:
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
+            trickle(conn, b"[" * 100, server.stopped, interval=0.1)
+            return False
+        conn.sendall(response(200, page("C", [])))
+
+    with HostileServer(behave) as server, client(server) as api:
+        with pytest.raises(TransportError, match="whole answer within"):
+            api.fetch_page(PATH, {"cursor": "x"})
+        assert api.fetch_page(PATH, {"cursor": "x"}).cursor == "C"
+    assert server.connections == 2
+
+
+def test_an_answer_declaring_two_lengths_is_never_a_page():
+    body = page("C", []).encode()
+
+    def behave(conn, request):
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nContent-Length: 5\r\n\r\n" % len(body) + body)
+        return False
+
+    with HostileServer(behave) as server, client(server) as api, pytest.raises(TransportError):
+        api.fetch_page(PATH, {"cursor": "x"})

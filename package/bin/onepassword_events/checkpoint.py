@@ -10,7 +10,6 @@ encodes it, reusing what it encoded before) and give it back decoded.
 import json
 import os
 import re
-import tempfile
 
 from .errors import CollectorError
 
@@ -47,10 +46,14 @@ def checkpoint_key(input_name, stream_name):
 class FileCheckpointStore:
     """Atomic JSON files in a directory (CLI, tests, benchmark).
 
-    Written to a temporary file and renamed over the old one, so a killed
+    Written whole to a spare file and renamed over the old one, so a killed
     process leaves either the old or the new state, never half of one. Not
     fsynced: that guards against power loss, not crashes, and would cost a
     disk flush per page.
+
+    A save reuses the file it replaces as the spare of the next save instead
+    of creating one: creating a file costs ext4 about 0.1 ms of CPU, more
+    than the rest of a page request over loopback. See `_SpareFiles`.
 
     One writer per directory: opening the store takes an exclusive lock on it
     (released when the process ends, however it ends), so two runs never page
@@ -72,13 +75,14 @@ class FileCheckpointStore:
             raise StateDirectoryBusy(
                 f"another run is using the state directory {directory}; wait for it to end or use another directory"
             )
-        # a process killed between writing and renaming leaves its temporary file
+        # a process killed between writing and renaming leaves its spare and temporary files
         for name in os.listdir(directory):
-            if name.startswith(".tmp-") and name.endswith(".json"):
+            if name.startswith(TEMPORARY_PREFIX) and name.endswith(".json"):
                 try:
                     os.unlink(os.path.join(directory, name))
                 except OSError:
                     pass
+        self._spares = _SpareFiles()
 
     def _path(self, key):
         return os.path.join(self.directory, re.sub(r"[^\w.-]", "_", key) + ".json")
@@ -109,27 +113,191 @@ class FileCheckpointStore:
             ) from None
 
     def save(self, key, state_json):
-        path = self._path(key)
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(state_json)
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        self._spares.replace(self._path(key), state_json.encode("utf-8"))
 
     def delete(self, key):
+        path = self._path(key)
+        self._spares.forget(path)
         try:
-            os.unlink(self._path(key))
+            os.unlink(path)
         except FileNotFoundError:
             pass
 
     def close(self):
+        self._spares.close()
         self._lock.close()  # releases the lock
+
+
+TEMPORARY_PREFIX = ".tmp-"
+
+
+class _SpareFiles:
+    """Replaces a file's content atomically without creating a file per save.
+
+    Per checkpoint file F, from its second save on, this process holds two
+    open inodes: the one F names (the state in force) and a spare named
+    `.tmp-F`. A save:
+
+    1. writes the new state whole into the spare (F is untouched);
+    2. links F's inode under a second name, `.tmp-~F`;
+    3. renames the spare over F: F names the new state, atomically, and its
+       old inode lives on under `.tmp-~F`;
+    4. renames `.tmp-~F` to `.tmp-F`: the old state's inode is the next spare.
+
+    Killed at any step, F names a whole state (the old one up to step 3, the
+    new one after it), and only `.tmp-` names hold anything else; they are
+    never read and are removed when the store next opens. A name made from a
+    key holds only word characters, '.' and '-', so `.tmp-~F` is never
+    another key's spare. The spare's name must still be the inode written in
+    step 1 (F may have been replaced by hand since the last save): if not, or
+    where hard links are refused, the save creates its spare, as the first
+    save of a file does. Windows cannot rename a file held open: there every
+    save creates its spare and nothing is held.
+    """
+
+    def __init__(self):
+        self._held = {}  # path of F -> _Held
+
+    def replace(self, path, data):
+        spare = self._temporary(path, "")
+        if not _LINKS:
+            _write_new(spare, data)
+            os.replace(spare, path)
+            return
+        held = self._held.pop(path, None)
+        fd = None
+        try:
+            if held is not None and held.spare_fd is not None and _names(spare, held.spare_inode):
+                fd, inode = held.spare_fd, held.spare_inode
+                held.spare_fd = None
+            else:
+                if held is not None:
+                    held.close_spare()
+                    _unlink_quietly(spare)
+                fd = _create(spare)
+                inode = os.fstat(fd).st_ino
+            _write_whole(fd, data)
+            if held is not None and self._link(path):
+                os.replace(spare, path)
+                os.replace(self._temporary(path, "~"), spare)
+                self._held[path] = _Held(fd, inode, held.fd, held.inode)
+            else:
+                os.replace(spare, path)
+                if held is not None:
+                    held.close()
+                self._held[path] = _Held(fd, inode, None, None)
+        except BaseException:
+            if fd is not None:
+                _close_quietly(fd)
+            if held is not None:
+                held.close()
+            _unlink_quietly(spare)
+            _unlink_quietly(self._temporary(path, "~"))
+            raise
+
+    def _link(self, path):
+        """Step 2: F's inode under its second name; False where links are refused."""
+        aside = self._temporary(path, "~")
+        try:
+            os.link(path, aside)
+            return True
+        except FileExistsError:  # left by a save of this process that failed
+            os.unlink(aside)
+            os.link(path, aside)
+            return True
+        except OSError:  # no hard links here, or F deleted by hand: a plain replace
+            return False
+
+    def forget(self, path):
+        """Drop what is held for `path` (when its file is deleted)."""
+        held = self._held.pop(path, None)
+        if held is not None:
+            if held.spare_fd is not None:
+                _unlink_quietly(self._temporary(path, ""))
+            held.close()
+
+    def close(self):
+        for path in list(self._held):
+            self.forget(path)
+
+    @staticmethod
+    def _temporary(path, mark):
+        directory, name = os.path.split(path)
+        return os.path.join(directory, TEMPORARY_PREFIX + mark + name)
+
+
+class _Held:
+    """The open inodes of one checkpoint file: the one it names, and the spare's."""
+
+    __slots__ = ("fd", "inode", "spare_fd", "spare_inode")
+
+    def __init__(self, fd, inode, spare_fd, spare_inode):
+        self.fd, self.inode, self.spare_fd, self.spare_inode = fd, inode, spare_fd, spare_inode
+
+    def close_spare(self):
+        if self.spare_fd is not None:
+            _close_quietly(self.spare_fd)
+            self.spare_fd = None
+
+    def close(self):
+        self.close_spare()
+        if self.fd is not None:
+            _close_quietly(self.fd)
+            self.fd = None
+
+
+def _create(name):
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC | _BINARY
+    try:
+        return os.open(name, flags, 0o600)
+    except FileExistsError:  # left by a save of this process that failed
+        os.unlink(name)
+        return os.open(name, flags, 0o600)
+
+
+def _names(name, inode):
+    """Whether `name` is (still) the inode `inode`."""
+    try:
+        return os.stat(name, follow_symlinks=False).st_ino == inode
+    except OSError:
+        return False
+
+
+def _write_new(name, data):
+    """A new file `name` holding `data`."""
+    fd = _create(name)
+    try:
+        _write_whole(fd, data)
+    finally:
+        os.close(fd)
+
+
+def _write_whole(fd, data):
+    """`data` as the whole content of the file open at `fd`."""
+    view = memoryview(data)
+    offset = 0
+    while offset < len(view):
+        offset += os.pwrite(fd, view[offset:], offset) if _PWRITE else _write_at(fd, view[offset:], offset)
+    os.ftruncate(fd, offset)
+
+
+def _write_at(fd, data, offset):
+    os.lseek(fd, offset, os.SEEK_SET)
+    return os.write(fd, data)
+
+
+def _close_quietly(fd):
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+
+
+def _unlink_quietly(name):
+    try:
+        os.unlink(name)
+    except OSError:
+        pass
 
 
 # Checkpoint files are small (a cursor, a few times, the UUIDs of one second);
@@ -139,6 +307,10 @@ MAX_CHECKPOINT_BYTES = 8 * 1024 * 1024
 _STATE_TEXT_LIMITS = {"account": 200, "host": 300, "cursor": 8192, "newest_time": 64}
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_BINARY = getattr(os, "O_BINARY", 0)
+_PWRITE = hasattr(os, "pwrite")
+# Windows cannot rename a file that is held open: there, every save creates its spare
+_LINKS = hasattr(os, "link") and os.name != "nt"
 _PRINTABLE = re.compile(r"[\x20-\x7e]*")
 
 

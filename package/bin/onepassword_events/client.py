@@ -220,8 +220,8 @@ class EventsApiClient:
         return self.introspect()["features"]
 
     def page_request(self, path, body):
-        """One cursor request and its retries under one budget: a fetcher gets
-        the answer's text with `text()` and its page with `page(text)`, which
+        """One cursor request and its retries under one budget: a fetcher sends
+        it with `receive()` and gets its page with `page()`, which
         returns None when the text was no page and the request must be sent
         again (the wait before it already taken)."""
         return PageRequest(self, path, body)
@@ -231,7 +231,8 @@ class EventsApiClient:
         answer that is not a page is asked for again, under the same budget."""
         request = self.page_request(path, body)
         while True:
-            page = request.page(request.text())
+            request.receive()
+            page = request.page()
             if page is not None:
                 return page
 
@@ -249,6 +250,16 @@ class EventsApiClient:
 
     def _text(self, method, path, payload, deadline):
         """One request and its whole answer as text, by `deadline` (monotonic)."""
+        return self._decoded(self._body(method, path, payload, deadline))
+
+    def _decoded(self, content):
+        try:
+            return content.decode("utf-8")
+        except UnicodeDecodeError:
+            raise MalformedResponseError(f"the answer of {self.host} is not UTF-8") from None
+
+    def _body(self, method, path, payload, deadline):
+        """One request and its whole answer's bytes (a 200), by `deadline` (monotonic)."""
         self.stats.count_request()
         seconds = deadline - time.monotonic()
         try:
@@ -272,31 +283,40 @@ class EventsApiClient:
         self.stats.count_status(status)
         if status != 200:
             raise status_error(self.host, status, content, headers, self._redactor)
-        try:
-            return content.decode("utf-8")
-        except UnicodeDecodeError:
-            raise MalformedResponseError(f"the answer of {self.host} is not UTF-8") from None
+        return content
 
 
 class PageRequest:
-    """One cursor request of a stream: get text -> parse -> maybe send again,
-    one retry budget for all of it, whichever thread does which part."""
+    """One cursor request of a stream: get the answer -> decode and parse ->
+    maybe send again, one retry budget for all of it, whichever thread does
+    which part. The answer crosses threads as bytes: the text and the page
+    are made in the thread that writes the page, so a read-ahead thread
+    holds one copy of the next page, not two."""
 
     def __init__(self, client, path, body):
         self._client = client
         self._path = path
         self._payload = json.dumps(body, separators=(",", ":")).encode("ascii")
         self._retries = client._retries(path)
+        self._answer = None
 
-    def text(self):
-        """The answer's text, after as many attempts as the budget allows."""
+    def receive(self):
+        """Send the request (again), after as many attempts as the budget
+        allows, and keep its answer's bytes for `page()`."""
         client = self._client
-        return self._retries.run(lambda deadline_for: client._text("POST", self._path, self._payload, deadline_for()))
+        self._answer = self._retries.run(
+            lambda deadline_for: client._body("POST", self._path, self._payload, deadline_for()))
 
-    def page(self, text):
-        """The page of `text`, or None once the wait before sending again is over."""
+    def page(self):
+        """The page of the answer received, or None once the wait before
+        sending again is over."""
+        answer, self._answer = self._answer, None
         try:
+            text = self._client._decoded(answer)
+            del answer  # the only reference: the bytes go before the page is made
             return parse_page(text)
+        except MalformedResponseError as exc:
+            error = exc
         except EnvelopeError as exc:
             error = MalformedResponseError(
                 f"{self._client.host} sent an answer that is not a valid Events API page", detail=str(exc))

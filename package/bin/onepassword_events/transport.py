@@ -1,6 +1,7 @@
 """One HTTP exchange with a deadline: the only code that reaches into urllib3.
 
-requests' transport adapter drives urllib3's pools; the pools of a
+requests' transport adapter builds and keeps urllib3's pools (TLS settings,
+proxies); the pools of a
 transport's adapter are subclassed so that every socket their connections open is known here the
 moment it exists: a duplicate of its descriptor is kept, because
 `http.client` hands the socket of a `Connection: close` or HTTP/1.0 answer to
@@ -19,7 +20,10 @@ The body is read in bounded pieces, decompressed here with a cap on its
 decompressed size, and redirects are never followed.
 """
 
+import errno
+import http.client
 import os
+import re
 import socket
 import ssl
 import sys
@@ -29,6 +33,10 @@ import zlib
 
 from requests.adapters import HTTPAdapter
 from requests.models import PreparedRequest, Response
+
+# requests' own HTTPAdapter.send: when something replaced it (the `responses`
+# library of the unit tests, an instrumentation), requests go through it
+_REQUESTS_SEND = HTTPAdapter.send
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
 # Reads and inflated pieces below glibc's mmap threshold (128 KB): a freed
@@ -280,13 +288,21 @@ class _Watchdog:
 class Transport:
     """One keep-alive connection whose every attempt ends by its deadline.
 
-    Requests go straight to requests' transport adapter (urllib3's pools
-    under it): a requests Session would add, per request, cookie jars, hooks,
-    environment and settings merges and URL re-encoding this client never
-    needs (each request is our own, to our own fixed URL). Environment
+    The connection is one of requests' transport adapter's pools (urllib3's),
+    which makes it: the TLS context, the verified host name, the proxy. Without
+    a proxy, a request is sent on it directly (http.client's request and
+    response, which urllib3's connection is): requests' adapter and urllib3's
+    `urlopen` around it cost, per request, about twice what http.client
+    itself costs (URL parsing and re-encoding, pool-key and timeout objects,
+    proxy look-ups, a second response object and header dictionary) and add
+    nothing for a client that only sends its own requests to one fixed host.
+    Through a proxy (which rewrites the request line or adds its headers per
+    request), and when requests' adapter was replaced, requests go through
+    the adapter. A requests Session is never used: its cookie jars, hooks,
+    environment and settings merges are not wanted either. Environment
     proxies and ~/.netrc are never read (a netrc entry would replace the
     bearer header; the proxy is the admin's explicit setting), and redirects
-    are never followed (the adapter does not follow them, nor read their body).
+    are never followed (nor their body read).
     """
 
     def __init__(self, headers, verify, proxy_url, timeout, stop_requested, max_body_bytes=MAX_BODY_BYTES):
@@ -298,15 +314,13 @@ class Transport:
         self._handle = _SocketHandle()
         self._watchdog = _Watchdog(self._handle, stop_requested)
         self._adapter = _TrackedAdapter(_TrackedPools(self._handle))
+        self._targets = {}  # URL -> (its pool, its request target), for the direct way
+        self._answered = False
 
-    def _prepared(self, method, url, payload):
+    def _prepared(self, method, url, payload, headers):
         request = PreparedRequest()
         request.method = method
         request.url = url
-        headers = dict(self._headers)  # our own names, each spelled once: no case-insensitive dictionary needed
-        if payload is not None:
-            headers["Content-Type"] = "application/json"
-            headers["Content-Length"] = str(len(payload))
         request.headers = headers
         request.body = payload
         request.hooks = {"response": []}
@@ -319,27 +333,90 @@ class Transport:
         UnknownEncoding for a body not worth parsing, and Failed (holding
         what requests, urllib3, http.client, ssl or PySocks raised) otherwise.
         """
-        request = self._prepared(method, url, payload)
+        headers = dict(self._headers)  # our own names, each spelled once: no case-insensitive dictionary needed
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+            headers["Content-Length"] = str(len(payload))
+        self._answered = False
         self._watchdog.arm(deadline)
-        response = None
         try:
-            response = self._adapter.send(request, stream=True, timeout=self.timeout, verify=self.verify,
-                                          proxies=self.proxies)
-            try:
-                body = read_body(response.raw, response.headers, self.max_body_bytes)
-            finally:
-                response.close()
+            if self.proxies or HTTPAdapter.send is not _REQUESTS_SEND:
+                status, answer_headers, body = self._through_adapter(method, url, payload, headers)
+            else:
+                status, answer_headers, body = self._direct(method, url, payload, headers)
         except Exception as exc:  # noqa: BLE001 - requests, urllib3, http.client, ssl, socket, PySocks
             if self._watchdog.fired:
                 raise Cut(self._watchdog.fired) from exc
             if isinstance(exc, (BodyTooLarge, BodyCutShort, UnknownEncoding)):
                 raise
-            raise Failed(exc, answered=response is not None) from exc
+            raise Failed(exc, answered=self._answered) from exc
         finally:
             self._watchdog.disarm()
         if self._watchdog.fired:  # a body without a length ends at the cut: it is not whole
             raise Cut(self._watchdog.fired)
+        return status, answer_headers, body
+
+    def _through_adapter(self, method, url, payload, headers):
+        response = self._adapter.send(self._prepared(method, url, payload, headers), stream=True,
+                                      timeout=self.timeout, verify=self.verify, proxies=self.proxies)
+        self._answered = True
+        try:
+            raw = response.raw
+            body = read_body(lambda size: raw.read(size, decode_content=False), response.headers,
+                             self.max_body_bytes)
+        finally:
+            response.close()
         return response.status_code, response.headers, body
+
+    def _direct(self, method, url, payload, headers):
+        """The exchange on the pool's connection, as urllib3's `urlopen` does it
+        for a request without proxy, retries or redirects."""
+        target = self._targets.get(url)
+        if target is None:
+            target = self._targets[url] = self._target(method, url, payload, headers)
+        pool, path = target
+        connection = pool._get_conn()  # a kept-alive connection unless the server dropped it, else a new one
+        answer = None
+        try:
+            connection.timeout = self.timeout[0]  # connect, TLS handshake and sending
+            if connection.sock is None:
+                connection.connect()
+            try:
+                connection.request(method, path, payload, headers)
+            except OSError as exc:
+                # a server may answer and close before it read the whole request: its answer is still read
+                if exc.errno not in _EARLY_ANSWER_ERRNOS:
+                    raise
+            if connection.sock is not None:
+                connection.sock.settimeout(self.timeout[1])
+            answer = connection.getresponse()
+            self._answered = True
+            answer_headers = answer.headers
+            if len(set(answer_headers.get_all("Content-Length") or ())) > 1:
+                raise http.client.HTTPException("the answer declares two different lengths")
+            body = read_body(answer.read, answer_headers, self.max_body_bytes)
+        except BaseException:
+            if answer is not None:
+                answer.close()
+            connection.close()
+            pool._put_conn(None)  # the next request opens a new connection
+            raise
+        answer.close()
+        if self._watchdog.fired:  # cut: the connection is no good any more
+            connection.close()
+        pool._put_conn(connection)
+        return answer.status, answer_headers, body
+
+    def _target(self, method, url, payload, headers):
+        """The pool of `url` (made by requests' adapter, with its TLS settings)
+        and the request target to send."""
+        request = self._prepared(method, url, payload, headers)
+        pool = self._adapter.get_connection_with_tls_context(request, self.verify, proxies=self.proxies)
+        self._adapter.cert_verify(pool, url, self.verify, None)
+        path = request.path_url
+        if not _PLAIN_TARGET.fullmatch(path):
+            raise http.client.InvalidURL(f"the request target {path!r} is not plain")
+        return pool, path
 
     def abort(self):
         self._watchdog.cut_now()
@@ -348,6 +425,13 @@ class Transport:
         self._watchdog.close()
         self._adapter.close()
         self._handle.close()
+        self._targets.clear()
+
+
+# errnos of sending a request to a server that already answered and closed (as urllib3 allows)
+_EARLY_ANSWER_ERRNOS = {errno.EPIPE, errno.ESHUTDOWN, errno.ECONNRESET, getattr(errno, "EPROTOTYPE", errno.EPIPE)}
+# a request target our own URLs make: nothing to encode
+_PLAIN_TARGET = re.compile(r"/[A-Za-z0-9._~!$&'()*+,;=:@/%-]*")
 
 
 class Failed(Exception):
@@ -359,8 +443,9 @@ class Failed(Exception):
         self.answered = answered
 
 
-def read_body(raw, headers, max_bytes):
-    """The body, decompressed, at most `max_bytes`."""
+def read_body(read, headers, max_bytes):
+    """The body, decompressed, at most `max_bytes`; read(size) gives the next
+    bytes of the body as sent, b"" at its end."""
     encoding = headers.get("Content-Encoding", "").strip().lower()
     if encoding in ("", "identity"):
         decoder = None
@@ -375,7 +460,7 @@ def read_body(raw, headers, max_bytes):
     body = bytearray()
     received = 0
     while True:
-        data = raw.read(READ_CHUNK, decode_content=False)
+        data = read(READ_CHUNK)
         if not data:
             break
         received += len(data)
