@@ -38,9 +38,13 @@ tar -C "$ROOT" --exclude=./.venv --exclude=./.venv-mutants --exclude=./output --
     --exclude=node_modules --exclude=__pycache__ --exclude=./.git --exclude=.mutmut-cache -cf - . \
   | tar -C "$MUTANTS_DIR/repo" -xf -
 cd "$MUTANTS_DIR/repo"
-# -x: the first failing test kills the mutant; the fast lane's markers: no build, browser or slow test
+# -x: the first failing test kills the mutant; the fast lane's markers: no build, browser or slow test.
+# mutmut 2.4 counts only exit status 1 as a failed run: a mutant that breaks the module's import stops
+# pytest with status 2 (an error while collecting), which it would count as a survivor; so every
+# unsuccessful pytest status becomes 1 (in the same process, so mutmut's timeout still ends it).
 python=$(cd "$ROOT" && cd "$VENV" && pwd)/bin/python
-runner="$python -m pytest -x -q -p no:cacheprovider -m 'not slow and not browser and not build' $TESTS"
+runner="$python -c 'import sys, pytest; sys.exit(1 if pytest.main(sys.argv[1:]) else 0)'"
+runner="$runner -x -q -p no:cacheprovider -m 'not slow and not browser and not build' $TESTS"
 echo "== mutating ${paths[*]} in $MUTANTS_DIR/repo; tests: $TESTS" >&2
 status=0
 "$VENV_MUTANTS/bin/mutmut" run --paths-to-mutate "$(IFS=,; echo "${paths[*]}")" --tests-dir tests \
