@@ -10,7 +10,9 @@
 # It works in a copy of the repository (under $MUTANTS_DIR, default /tmp), so an
 # interrupted run never leaves a mutant in the working tree; the test command runs with
 # the project's .venv (made by tools/ensure_venv.sh). Prints the score and every survivor
-# with its diff; `cd $MUTANTS_DIR/repo && $VENV_MUTANTS/bin/mutmut show ID` shows one again.
+# with its diff; `cd $MUTANTS_DIR/repo && $VENV_MUTANTS/bin/mutmut show ID` shows one again, once the run
+# has ended: during it, `mutmut show` re-reads the source with a mutant applied into the cache, and the run
+# then stops with "Attribute Mutant.line is required".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
