@@ -155,6 +155,8 @@ def test_a_base_url_is_kept_in_one_canonical_form(url, canonical):
                                   "e.g. https://h.example.com"),
     ("https://h.example.com#f", "'https://h.example.com#f' must be a bare host URL without a path, "
                                 "e.g. https://h.example.com"),
+    ("https://h.example.com/a@b", "'https://h.example.com/a@b' must be a bare host URL without a path, "
+                                  "e.g. https://h.example.com"),  # an @ in the path is no user name
     ("http://h.example.com", "plain http:// is allowed only for a literal loopback address such as "
                              "http://127.0.0.1:8443 (a test server on this host); use https://h.example.com"),
 ])
@@ -178,6 +180,7 @@ def test_only_a_literal_loopback_address_is_loopback(host, loopback):
     ("events.1password.com:8443", "events.1password.com", False),
     ("events.1password.eu", "events.1password.com", False),
     (None, "events.1password.com", False),
+    ("EVENTS.EXAMPLE.BOX/", "events.example.box", True),
 ])
 def test_a_checkpoints_host_is_the_clients_whatever_its_spelling(saved, current, same):
     assert regions.same_host(saved, current) is same
@@ -192,6 +195,7 @@ def jwt(payload):
     ("events.1password.eu", "events.1password.eu"),
     (["com.1password.streamingservice", "events.ent.1password.com"], "events.ent.1password.com"),
     (["", "nodot", 7, "https://Events.1Password.CA/"], "events.1password.ca"),
+    ("EVENTS.EXAMPLE.BOX/", "events.example.box"),
     ("https://", None),
     (["com.1password.streamingservice"], None),
     (42, None),
