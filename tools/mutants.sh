@@ -10,7 +10,9 @@
 # It works in a copy of the repository (under $MUTANTS_DIR, default /tmp), so an
 # interrupted run never leaves a mutant in the working tree; the test command runs with
 # the project's .venv (made by tools/ensure_venv.sh). Prints the score and every survivor
-# with its diff; `cd $MUTANTS_DIR/repo && $VENV_MUTANTS/bin/mutmut show ID` shows one again.
+# with its diff; `cd $MUTANTS_DIR/repo && $VENV_MUTANTS/bin/mutmut show ID` shows one again, once the run
+# has ended: during it, `mutmut show` re-reads the source with a mutant applied into the cache, and the run
+# then stops with "Attribute Mutant.line is required".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -38,9 +40,13 @@ tar -C "$ROOT" --exclude=./.venv --exclude=./.venv-mutants --exclude=./output --
     --exclude=node_modules --exclude=__pycache__ --exclude=./.git --exclude=.mutmut-cache -cf - . \
   | tar -C "$MUTANTS_DIR/repo" -xf -
 cd "$MUTANTS_DIR/repo"
-# -x: the first failing test kills the mutant; the fast lane's markers: no build, browser or slow test
+# -x: the first failing test kills the mutant; the fast lane's markers: no build, browser or slow test.
+# mutmut 2.4 counts only exit status 1 as a failed run: a mutant that breaks the module's import stops
+# pytest with status 2 (an error while collecting), which it would count as a survivor; so every
+# unsuccessful pytest status becomes 1 (in the same process, so mutmut's timeout still ends it).
 python=$(cd "$ROOT" && cd "$VENV" && pwd)/bin/python
-runner="$python -m pytest -x -q -p no:cacheprovider -m 'not slow and not browser and not build' $TESTS"
+runner="$python -c 'import sys, pytest; sys.exit(1 if pytest.main(sys.argv[1:]) else 0)'"
+runner="$runner -x -q -p no:cacheprovider -m 'not slow and not browser and not build' $TESTS"
 echo "== mutating ${paths[*]} in $MUTANTS_DIR/repo; tests: $TESTS" >&2
 status=0
 "$VENV_MUTANTS/bin/mutmut" run --paths-to-mutate "$(IFS=,; echo "${paths[*]}")" --tests-dir tests \

@@ -51,3 +51,52 @@ def test_ipv6_host_is_bracketed():
 def test_bad_settings_are_explained(overrides, words):
     with pytest.raises(ConfigurationError, match=words):
         proxy_url(settings(**overrides))
+
+
+@pytest.mark.parametrize("enabled", ["1", "true", "yes", "t", "y", "on", " TRUE ", "On", 1, True])
+def test_every_way_splunk_writes_true_enables_the_proxy(enabled):
+    assert proxy_url(settings(proxy_enabled=enabled)) == "http://proxy.corp.example:3128"
+
+
+@pytest.mark.parametrize("enabled", ["0", "false", "no", "off", "", "enabled", 0, None])
+def test_anything_else_leaves_the_proxy_off(enabled):
+    assert proxy_url(settings(proxy_enabled=enabled)) is None
+
+
+@pytest.mark.parametrize("kind, scheme", [("https", "http"), (" HTTP ", "http"), (None, "http"), ("", "http"),
+                                          ("SOCKS5", "socks5"), ("socks4", "socks4")])
+def test_the_proxy_type_names_the_scheme_requests_uses(kind, scheme):
+    assert proxy_url(settings(proxy_type=kind)) == f"{scheme}://proxy.corp.example:3128"
+
+
+@pytest.mark.parametrize("port, ok", [("0", False), ("1", True), (" 8080 ", True), ("65535", True), ("65536", False),
+                                      ("\u0663\u0661\u0662\u0668", False), ("-1", False), (None, False), (3128, True)])
+def test_the_port_must_be_a_tcp_port(port, ok):
+    if ok:
+        assert proxy_url(settings(proxy_port=port)) == f"http://proxy.corp.example:{str(port).strip()}"
+    else:
+        with pytest.raises(ConfigurationError) as caught:
+            proxy_url(settings(proxy_port=port))
+        shown = str(port or "").strip()
+        assert str(caught.value) == f"the proxy port '{shown}' is not a number between 1 and 65535"
+
+
+def test_the_refusals_say_what_to_set():
+    with pytest.raises(ConfigurationError) as caught:
+        proxy_url(settings(proxy_url="  "))
+    assert str(caught.value) == "the proxy is enabled but has no host; set it on the Proxy tab"
+    with pytest.raises(ConfigurationError) as caught:
+        proxy_url(settings(proxy_type=" FTP "))
+    assert str(caught.value) == "unsupported proxy type 'ftp'; use http, socks4 or socks5"
+    assert caught.value.category == "configuration"
+
+
+def test_remote_dns_changes_only_socks_and_a_bracketed_ipv6_host_is_kept():
+    assert proxy_url(settings(proxy_rdns="1")) == "http://proxy.corp.example:3128"
+    assert proxy_url(settings(proxy_type="socks4", proxy_rdns="0")) == "socks4://proxy.corp.example:3128"
+    assert proxy_url(settings(proxy_type="socks4")) == "socks4://proxy.corp.example:3128"
+    assert proxy_url(settings(proxy_url=" [fd00::1] ")) == "http://[fd00::1]:3128"
+
+
+def test_a_password_without_a_user_is_not_sent():
+    assert proxy_url(settings(proxy_password="secret")) == "http://proxy.corp.example:3128"

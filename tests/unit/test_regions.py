@@ -96,3 +96,153 @@ def test_plain_http_loopback_rules_answer_the_same_on_python_3_9_and_3_13():
     assert answers["3.13.0"]["http://[::ffff:127.0.0.1]:1"] is None  # refused on both
     assert answers["3.13.0"]["http://127.1.2.3:1"] == "http://127.1.2.3:1"
     assert answers["3.13.0"]["http://10.0.0.1:1"] is None
+
+
+# -- every rule of a base URL, on both sides -------------------------------------------------------
+import base64  # noqa: E402
+import json  # noqa: E402
+
+EXAMPLE = "expected e.g. https://events.1password.com"
+NOT_A_HOST = "does not name a valid host (a DNS name or an IP address); " + EXAMPLE
+LONGEST_NAME = ".".join(["a" * 63] * 3 + ["a" * 61])  # 253 characters
+
+
+@pytest.mark.parametrize("url, canonical", [
+    ("https://H.Example.COM.", "https://h.example.com"),
+    ("h.example.com:8443", "https://h.example.com:8443"),
+    (" https://h.example.com/ ", "https://h.example.com"),
+    ("https://h.example.com:443", "https://h.example.com"),
+    ("https://h.example.com:80", "https://h.example.com:80"),
+    ("https://h.example.com:65535", "https://h.example.com:65535"),
+    ("http://127.0.0.1:80", "http://127.0.0.1"),
+    ("HTTP://127.0.0.1:8443", "http://127.0.0.1:8443"),
+    ("https://[0:0::1]:8443", "https://[::1]:8443"),
+    ("https://1.2.3.4", "https://1.2.3.4"),
+    ("https://1a.example", "https://1a.example"),
+    ("https://%s.com" % ("a" * 63), "https://%s.com" % ("a" * 63)),
+    ("https://" + LONGEST_NAME, "https://" + LONGEST_NAME),
+])
+def test_a_base_url_is_kept_in_one_canonical_form(url, canonical):
+    assert regions.normalize_base_url(url) == canonical
+
+
+@pytest.mark.parametrize("url, message", [
+    ("", "the Events API URL is empty; " + EXAMPLE),
+    (None, "the Events API URL is empty; " + EXAMPLE),
+    ("https://h.example.com/a b", "the Events API URL contains a space, a backslash or a character outside printable "
+                                  "ASCII; " + EXAMPLE),
+    ("https://h\\x.com", "the Events API URL contains a space, a backslash or a character outside printable ASCII; "
+                         + EXAMPLE),
+    ("https://hé.com", "the Events API URL contains a space, a backslash or a character outside printable ASCII; "
+                       + EXAMPLE),
+    ("ops:s3cret@h.example.com", "the Events API URL must not contain a user name or password (user:password@); "
+                                 "the Events Reporting token is the only credential"),
+    ("https://[::1", "'https://[::1' is not a valid URL; " + EXAMPLE),
+    ("ftp://h.example.com", "'ftp://h.example.com' must start with https://; " + EXAMPLE),
+    ("https://%s.com" % ("a" * 64), "'https://%s.com' %s" % ("a" * 64, NOT_A_HOST)),
+    ("https://" + LONGEST_NAME + "a", "'https://%sa' %s" % (LONGEST_NAME, NOT_A_HOST)),
+    ("https://-a.example", "'https://-a.example' " + NOT_A_HOST),
+    ("https://a-.example", "'https://a-.example' " + NOT_A_HOST),
+    ("https://2130706433", "'https://2130706433' " + NOT_A_HOST),
+    ("https://0x7f000001", "'https://0x7f000001' " + NOT_A_HOST),
+    ("https://127.1", "'https://127.1' " + NOT_A_HOST),
+    ("https://01.2.3.4", "'https://01.2.3.4' " + NOT_A_HOST),
+    ("https://:443", "'https://:443' " + NOT_A_HOST),
+    ("https://h.example.com:0", "'https://h.example.com:0' has an invalid port"),
+    ("https://h.example.com/x", "'https://h.example.com/x' must be a bare host URL without a path, "
+                                "e.g. https://h.example.com"),
+    ("https://h.example.com?a=1", "'https://h.example.com?a=1' must be a bare host URL without a path, "
+                                  "e.g. https://h.example.com"),
+    ("https://h.example.com#f", "'https://h.example.com#f' must be a bare host URL without a path, "
+                                "e.g. https://h.example.com"),
+    ("https://h.example.com/a@b", "'https://h.example.com/a@b' must be a bare host URL without a path, "
+                                  "e.g. https://h.example.com"),  # an @ in the path is no user name
+    ("http://h.example.com", "plain http:// is allowed only for a literal loopback address such as "
+                             "http://127.0.0.1:8443 (a test server on this host); use https://h.example.com"),
+])
+def test_a_base_url_that_breaks_a_rule_is_refused_saying_which(url, message):
+    with pytest.raises(ConfigurationError) as caught:
+        regions.normalize_base_url(url)
+    assert str(caught.value) == message and caught.value.category == "configuration"
+
+
+@pytest.mark.parametrize("host, loopback", [("127.0.0.1", True), ("127.255.0.9", True), ("[::1]", True), ("::1", True),
+                                            ("::ffff:127.0.0.1", False), ("localhost", False), ("10.0.0.1", False),
+                                            (None, False), ("", False)])
+def test_only_a_literal_loopback_address_is_loopback(host, loopback):
+    assert regions.is_loopback(host) is loopback
+
+
+@pytest.mark.parametrize("saved, current, same", [
+    ("events.1password.com", "events.1password.com", True),
+    ("EVENTS.1password.com:443/", "events.1password.com", True),
+    (" 127.0.0.1:80 ", "127.0.0.1", True),
+    ("events.1password.com:8443", "events.1password.com", False),
+    ("events.1password.eu", "events.1password.com", False),
+    (None, "events.1password.com", False),
+    ("EVENTS.EXAMPLE.BOX/", "events.example.box", True),
+])
+def test_a_checkpoints_host_is_the_clients_whatever_its_spelling(saved, current, same):
+    assert regions.same_host(saved, current) is same
+
+
+def jwt(payload):
+    body = base64.urlsafe_b64encode(json.dumps(payload).encode()).rstrip(b"=").decode()
+    return f"e30.{body}.sig"
+
+
+@pytest.mark.parametrize("aud, host", [
+    ("events.1password.eu", "events.1password.eu"),
+    (["com.1password.streamingservice", "events.ent.1password.com"], "events.ent.1password.com"),
+    (["", "nodot", 7, "https://Events.1Password.CA/"], "events.1password.ca"),
+    ("EVENTS.EXAMPLE.BOX/", "events.example.box"),
+    ("https://", None),
+    (["com.1password.streamingservice"], None),
+    (42, None),
+    (None, None),
+])
+def test_the_region_is_read_from_the_tokens_audience(aud, host):
+    assert regions.token_host(jwt({"aud": aud})) == host
+
+
+def test_a_token_payload_of_any_length_is_decoded():
+    for name in ("a", "ab", "abc", "abcd"):  # every remainder of the base64 length
+        assert regions.token_claims(jwt({"n": name})) == {"n": name}
+    assert regions.token_claims(jwt(["a", "list"])) == {}
+    assert regions.token_claims("e30.\u00e9.sig") == {}
+    assert regions.token_claims("a.b") == {} and regions.token_claims("a.b.c.d") == {} and regions.token_claims(None) == {}
+
+
+@pytest.mark.parametrize("region, host", [("us", "events.1password.com"), (" EU ", "events.1password.eu"),
+                                          ("Events.1Password.CA", "events.1password.ca"), ("", "events.1password.eu"),
+                                          (None, "events.1password.eu"), ("AUTO", "events.1password.eu")])
+def test_the_region_setting_names_the_host(region, host):
+    assert regions.resolve_base_url(region, None, make_token("events.1password.eu")) == "https://" + host
+
+
+def test_a_custom_url_wins_over_auto_and_the_refusals_say_what_to_choose():
+    assert regions.resolve_base_url(None, "gw.example:8443", make_token()) == "https://gw.example:8443"
+    assert regions.resolve_base_url("auto", "https://gw.example", make_token()) == "https://gw.example"
+    assert regions.resolve_base_url("eu", "https://gw.example", make_token()) == "https://events.1password.eu"
+    with pytest.raises(ConfigurationError) as caught:
+        regions.resolve_base_url(" Custom ", None)
+    assert str(caught.value) == "region is 'custom' but no custom URL is set"
+    with pytest.raises(ConfigurationError) as caught:
+        regions.resolve_base_url("mars")
+    assert str(caught.value) == ("unknown region 'mars'; use one of events.1password.com, events.ent.1password.com, "
+                                 "events.1password.ca, events.1password.eu, 'auto' or 'custom'")
+    with pytest.raises(ConfigurationError) as caught:
+        regions.resolve_base_url("auto", None, "not-a-jwt")
+    assert str(caught.value) == ("cannot tell the region from this token (no events host in its 'aud' claim); "
+                                 "choose the region explicitly")
+
+
+def test_a_token_is_checked_against_the_four_documented_hosts_only():
+    eu = make_token("events.1password.eu")
+    with pytest.raises(ConfigurationError) as caught:
+        regions.check_token_region(eu, "https://events.ent.1password.com")
+    assert str(caught.value) == ("this token belongs to events.1password.eu, not events.ent.1password.com: "
+                                 "choose the region events.1password.eu for this account")
+    regions.check_token_region(jwt({"aud": "events.example.com"}), "https://events.1password.com")
+    regions.check_token_region(eu, "https://gw.example")
+    regions.check_token_region("not-a-jwt", "https://events.1password.com")

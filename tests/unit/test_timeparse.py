@@ -83,3 +83,47 @@ def test_only_ascii_digits_are_timestamp_digits(bad):
     assert timeparse.splunk_time(bad) is None
     with pytest.raises(ValueError):
         timeparse.parse_user_time(bad)
+
+
+@pytest.mark.parametrize("bad", [
+    "2026-03-04T15:12:09.5",  # no zone
+    "2026-03-04T15:12:09+",
+    "2026-03-04X15:12:09Z",  # not a date-time separator
+    "2026-03-04T15.12:09Z", "2026-03-04T15:12.09Z",
+    "2026-03-04T15:12:09..5Z", "2026-03-04T15:12:0912Z", "2026-03-04T12:00:00.a1Z",
+    "2026-03-04T12:60:00Z", "2026-03-04T12:00:61Z",
+])
+def test_a_cached_day_does_not_let_a_malformed_time_through(bad):
+    timeparse.parse("2026-03-04T00:00:00Z")  # the day is now cached
+    with pytest.raises(ValueError):
+        timeparse.parse(bad)
+
+
+@pytest.mark.parametrize("text, seconds", [
+    ("2026-12-31T23:59:59+00:00", 1798761599),  # the last month, hour, minute and second of a year
+    ("2026-12-31T23:59:59Z", 1798761599),
+    ("2016-12-31T23:59:60Z", 1483228800),  # a leap second: the next second's time
+    ("2016-12-31T23:59:60+00:00", 1483228800),
+])
+def test_the_upper_bounds_of_every_field_are_valid(text, seconds):
+    timeparse.parse("2026-12-30T00:00:00Z")  # a day other than the one asked: no fast path
+    assert timeparse.parse(text) == (seconds, "")
+
+
+@pytest.mark.parametrize("bad", ["2026-03-04T12:60:00+00:00", "2026-03-04T12:00:61+00:00", "2026-03-04T24:00:00+00:00",
+                                 "2026-00-04T12:00:00+00:00", "2026-02-29T12:00:00+00:00"])
+def test_an_out_of_range_field_is_refused_whatever_the_offset(bad):
+    with pytest.raises(ValueError):
+        timeparse.parse(bad)
+
+
+def test_the_start_time_errors_tell_the_admin_what_to_type():
+    shapes = ("use RFC 3339 like 2026-01-31T00:00:00Z or 2026-01-31T09:00:00+01:00, or a date like 2026-01-31")
+    for value, shown in [("03/04/2026", "03/04/2026"), (None, ""), ("  ", "")]:
+        with pytest.raises(ValueError) as caught:
+            timeparse.parse_user_time(value)
+        assert str(caught.value) == f"start time '{shown}' is not valid; {shapes}"
+    with pytest.raises(ValueError) as caught:
+        timeparse.parse_user_time("2026-02-30")
+    assert str(caught.value) == ("start time '2026-02-30T00:00:00Z' is not a real date or time "
+                                 "(check the day of the month)")

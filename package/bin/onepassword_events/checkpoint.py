@@ -106,7 +106,7 @@ class FileCheckpointStore:
             if len(text) > MAX_CHECKPOINT_BYTES:
                 raise ValueError(f"larger than {MAX_CHECKPOINT_BYTES} bytes")
             return sanitised_state(json.loads(text.decode("utf-8")))
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested deeper than the parser goes
             raise CheckpointError(
                 f"checkpoint file {path} is unreadable ({str(exc)[:200]}); delete it to start again from the "
                 "start time"
@@ -402,7 +402,7 @@ class KVStoreCheckpointStore:
         if isinstance(state, str):  # saved as JSON text; older versions saved the object itself
             try:
                 state = json.loads(state)
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise CheckpointError(f"the checkpoint {key} in {self._collection} is not valid JSON; "
                                       "delete the input's checkpoints (recreate the input) to start again") from None
         return state
