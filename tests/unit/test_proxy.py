@@ -54,6 +54,57 @@ def test_bad_settings_are_explained(overrides, words):
 
 
 @pytest.mark.parametrize("enabled", ["1", "true", "yes", "t", "y", "on", " TRUE ", "On", 1, True])
+def test_every_way_the_proxy_tab_says_enabled_turns_the_proxy_on(enabled):
+    assert proxy_url(settings(proxy_enabled=enabled)) == "http://proxy.corp.example:3128"
+
+
+@pytest.mark.parametrize("enabled", ["0", "false", "no", "off", "", None, 0, False])
+def test_every_way_the_proxy_tab_says_disabled_means_direct(enabled):
+    assert proxy_url(settings(proxy_enabled=enabled)) is None
+
+
+def test_an_https_proxy_type_is_spoken_to_in_http():
+    """requests reaches an HTTPS API through the proxy with CONNECT over plain HTTP."""
+    assert proxy_url(settings(proxy_type="https")) == "http://proxy.corp.example:3128"
+
+
+def test_a_proxy_without_a_type_is_http_and_a_type_in_capitals_is_understood():
+    assert proxy_url(settings(proxy_type=None)) == "http://proxy.corp.example:3128"
+    assert proxy_url(settings(proxy_type=" SOCKS5 ")) == "socks5://proxy.corp.example:3128"
+
+
+def test_remote_dns_does_not_change_an_http_proxy():
+    assert proxy_url(settings(proxy_rdns="1")) == "http://proxy.corp.example:3128"
+
+
+@pytest.mark.parametrize("port", ["1", "65535", " 8080 ", 3128])
+def test_a_port_from_1_to_65535_is_taken(port):
+    assert proxy_url(settings(proxy_port=port)) == "http://proxy.corp.example:%s" % str(port).strip()
+
+
+@pytest.mark.parametrize("port", ["0", "65536", "", "-1", "\u00b3", "\uff13\uff11\uff12\uff18"])
+def test_a_port_outside_1_to_65535_or_not_in_ascii_digits_is_refused_naming_it(port):
+    with pytest.raises(ConfigurationError) as refused:
+        proxy_url(settings(proxy_port=port))
+    assert str(refused.value) == "the proxy port '%s' is not a number between 1 and 65535" % port.strip()
+
+
+def test_the_refusals_say_what_to_fix_on_the_proxy_tab():
+    with pytest.raises(ConfigurationError) as no_host:
+        proxy_url(settings(proxy_url="  "))
+    assert str(no_host.value) == "the proxy is enabled but has no host; set it on the Proxy tab"
+    with pytest.raises(ConfigurationError) as bad_type:
+        proxy_url(settings(proxy_type="FTP"))
+    assert str(bad_type.value) == "unsupported proxy type 'ftp'; use http, socks4 or socks5"
+
+
+def test_a_bracketed_ipv6_host_is_kept_and_a_password_without_a_user_is_not_sent():
+    assert proxy_url(settings(proxy_url=" [fd00::1] ", proxy_password="secret")) == "http://[fd00::1]:3128"
+
+
+
+
+@pytest.mark.parametrize("enabled", ["1", "true", "yes", "t", "y", "on", " TRUE ", "On", 1, True])
 def test_every_way_splunk_writes_true_enables_the_proxy(enabled):
     assert proxy_url(settings(proxy_enabled=enabled)) == "http://proxy.corp.example:3128"
 

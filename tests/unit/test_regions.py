@@ -98,13 +98,162 @@ def test_plain_http_loopback_rules_answer_the_same_on_python_3_9_and_3_13():
     assert answers["3.13.0"]["http://10.0.0.1:1"] is None
 
 
-# -- every rule of a base URL, on both sides -------------------------------------------------------
+def test_the_us_alias_is_the_1password_com_region_and_a_region_is_read_whatever_its_case():
+    assert regions.resolve_base_url("us") == "https://events.1password.com"
+    assert regions.resolve_base_url(" EU ") == "https://events.1password.eu"
+
+
+def test_no_region_means_auto_and_a_custom_url_under_auto_is_used():
+    assert regions.resolve_base_url(None, None, make_token("events.1password.ca")) == "https://events.1password.ca"
+    assert regions.resolve_base_url("auto", "https://GW.example:443", make_token()) == "https://gw.example"
+
+
+def test_the_region_refusals_say_what_to_choose():
+    with pytest.raises(ConfigurationError) as unknown:
+        regions.resolve_base_url("mars")
+    assert str(unknown.value) == ("unknown region 'mars'; use one of events.1password.com, events.ent.1password.com, "
+                                  "events.1password.ca, events.1password.eu, 'auto' or 'custom'")
+    with pytest.raises(ConfigurationError) as undetectable:
+        regions.resolve_base_url("auto", None, "not-a-jwt")
+    assert str(undetectable.value) == ("cannot tell the region from this token (no events host in its 'aud' claim); "
+                                       "choose the region explicitly")
+    with pytest.raises(ConfigurationError) as no_url:
+        regions.resolve_base_url("custom", None)
+    assert str(no_url.value) == "region is 'custom' but no custom URL is set"
+    with pytest.raises(ConfigurationError) as other_region:
+        regions.check_token_region(make_token("events.1password.eu"), "https://events.1password.com")
+    assert str(other_region.value) == ("this token belongs to events.1password.eu, not events.1password.com: "
+                                       "choose the region events.1password.eu for this account")
+
+
+@pytest.mark.parametrize("aud, host", [
+    ("events.1password.eu", "events.1password.eu"),                                   # a string, not a list
+    (["com.1password.streamingservice", "events.1password.ca"], "events.1password.ca"),  # the first events host
+    (["", "nodot", 7, "https://EVENTS.1password.com/"], "events.1password.com"),     # a URL, in capitals
+    (["events.ent.1password.com/"], "events.ent.1password.com"),
+    (["EVENTS.EXAMPLE.BOX/"], "events.example.box"),
+    (["https://"], None),
+    ([], None),
+    (7, None),
+    (None, None),
+])
+def test_the_events_host_is_read_from_the_tokens_audience(aud, host):
+    assert regions.token_host(make_token(extra={"aud": aud})) == host
+
+
+def test_a_token_that_is_not_a_three_part_jwt_with_an_object_payload_has_no_claims():
+    assert regions.token_claims("a.b") == {}
+    assert regions.token_claims(None) == {}
+    list_payload = make_token().split(".")
+    list_payload[1] = "WzFd"  # base64 of [1]
+    assert regions.token_claims(".".join(list_payload)) == {}
+    assert regions.token_claims("a.\u00e9.c") == {}  # not ASCII
+    # a payload whose base64 needs padding still decodes
+    assert regions.token_claims(make_token(extra={"sub": "ab"}))["sub"] == "ab"
+
+
+@pytest.mark.parametrize("url, canonical", [
+    ("events.example.com", "https://events.example.com"),              # no scheme: https
+    ("  HTTPS://Events.Example.COM.:443/  ", "https://events.example.com"),  # case, trailing dot, default port
+    ("http://127.0.0.1:80", "http://127.0.0.1"),
+    ("http://127.0.0.1:8443", "http://127.0.0.1:8443"),
+    ("https://[FD00::0001]:8443", "https://[fd00::1]:8443"),
+    ("https://10.0.0.7", "https://10.0.0.7"),
+    ("https://a-b.example", "https://a-b.example"),
+    ("https://" + "a" * 63 + ".example", "https://" + "a" * 63 + ".example"),
+    ("https://1password.example", "https://1password.example"),
+    ("https://events.1password.com:1", "https://events.1password.com:1"),
+    ("https://events.1password.com:65535", "https://events.1password.com:65535"),
+])
+def test_a_custom_url_is_kept_in_one_canonical_form(url, canonical):
+    assert regions.normalize_base_url(url) == canonical
+
+
+EXAMPLE = "expected e.g. https://events.1password.com"
+
+
+@pytest.mark.parametrize("url, message", [
+    ("", f"the Events API URL is empty; {EXAMPLE}"),
+    ("https://events .example.com", "the Events API URL contains a space, a backslash or a character outside "
+                                    f"printable ASCII; {EXAMPLE}"),
+    ("https://events\\example.com", "the Events API URL contains a space, a backslash or a character outside "
+                                    f"printable ASCII; {EXAMPLE}"),
+    ("https://ops:secret@events.example.com", "the Events API URL must not contain a user name or password "
+                                              "(user:password@); the Events Reporting token is the only credential"),
+    ("ftp://events.example.com", f"'ftp://events.example.com' must start with https://; {EXAMPLE}"),
+    ("https://events.example.com:99999", f"'https://events.example.com:99999' is not a valid URL; {EXAMPLE}"),
+    ("https://events.example.com:0", "'https://events.example.com:0' has an invalid port"),
+    ("https://-events.example.com", f"'https://-events.example.com' does not name a valid host (a DNS name or an IP "
+                                    f"address); {EXAMPLE}"),
+    ("https://[fd00::1", f"'https://[fd00::1' is not a valid URL; {EXAMPLE}"),
+    ("https://events.example.com?x=1", "'https://events.example.com?x=1' must be a bare host URL without a path, "
+                                       "e.g. https://events.example.com"),
+    ("https://events.example.com#top", "'https://events.example.com#top' must be a bare host URL without a path, "
+                                       "e.g. https://events.example.com"),
+    ("http://events.example.com", "plain http:// is allowed only for a literal loopback address such as "
+                                  "http://127.0.0.1:8443 (a test server on this host); use https://events.example.com"),
+])
+def test_a_bad_custom_url_is_refused_saying_what_is_wrong(url, message):
+    with pytest.raises(ConfigurationError) as refused:
+        regions.normalize_base_url(url)
+    assert str(refused.value) == message
+
+
+@pytest.mark.parametrize("host", [
+    "2130706433", "0x7f000001", "127.1", "0177.0.0.1",      # addresses in disguise
+    "a" * 64 + ".example",                                    # a label longer than 63
+    ("a" * 62 + ".") * 4 + "example",                         # a name longer than 253
+    "events_1.example", "events-.example",
+    "[127.0.0.1]",
+])
+def test_a_host_that_is_not_a_plain_dns_name_or_ip_literal_is_refused(host):
+    with pytest.raises(ConfigurationError, match="does not name a valid host|is not a valid URL"):
+        regions.normalize_base_url("https://" + host)
+
+
+@pytest.mark.parametrize("saved, current, same", [
+    ("EVENTS.1password.com:443", "events.1password.com", True),
+    ("127.0.0.1:80/", "127.0.0.1", True),
+    ("events.1password.com", "events.1password.com:443", True),
+    ("gw.example:8443", "gw.example", False),
+    ("events.1password.com", "events.1password.eu", False),
+    ("EVENTS.EXAMPLE.BOX/", "events.example.box", True),
+    (None, "", True),
+])
+def test_a_checkpoints_saved_host_is_matched_whatever_its_spelling(saved, current, same):
+    assert regions.same_host(saved, current) is same
+
+
+def test_a_host_name_of_253_characters_is_taken_and_one_of_254_refused():
+    longest = "a" * 63 + "." + "b" * 63 + "." + "c" * 63 + "." + "d" * 61
+    assert regions.normalize_base_url("https://" + longest) == "https://" + longest
+    with pytest.raises(ConfigurationError, match="does not name a valid host"):
+        regions.normalize_base_url("https://" + longest + "d")
+
+
+def test_no_url_an_at_sign_in_the_path_and_a_url_without_a_host_get_their_own_refusals():
+    with pytest.raises(ConfigurationError, match="the Events API URL is empty"):
+        regions.normalize_base_url(None)
+    with pytest.raises(ConfigurationError, match="must be a bare host URL without a path"):
+        regions.normalize_base_url("https://events.example.com/a@b")
+    with pytest.raises(ConfigurationError, match="does not name a valid host"):
+        regions.normalize_base_url("https://:8443")
+
+
+def test_a_tokens_claims_are_read_whatever_the_length_of_its_signature():
+    header, payload, _ = make_token("events.1password.ca").split(".")
+    for signature in ("c2ln", "c2lnbg", "c2lnbmE", "c2lnbmF0"):
+        assert regions.token_host(".".join((header, payload, signature))) == "events.1password.ca"
+
+
 import base64  # noqa: E402
 import json  # noqa: E402
 
-EXAMPLE = "expected e.g. https://events.1password.com"
-NOT_A_HOST = "does not name a valid host (a DNS name or an IP address); " + EXAMPLE
+
 LONGEST_NAME = ".".join(["a" * 63] * 3 + ["a" * 61])  # 253 characters
+
+
+NOT_A_HOST = "does not name a valid host (a DNS name or an IP address); " + EXAMPLE
 
 
 @pytest.mark.parametrize("url, canonical", [

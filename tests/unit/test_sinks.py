@@ -151,3 +151,66 @@ def test_sigterm_while_the_pipe_is_full_loses_no_part_of_a_page(stdout):
     else:  # CPython's buffered stdout, as the input had it: the write returns early, the rest is gone
         # (this side also shows that the signal did interrupt a write, so the first side proves something)
         assert len(received) < 2000000
+
+
+def test_an_event_with_a_host_and_without_a_stanza_says_what_splunklib_says():
+    ours = io.StringIO()
+    stream = ModularInputStream(ours)
+    SplunkXmlSink(stream, index="op_index", host="hf-1 & co", source="1password:acme").write_page(SIGNIN, EVENTS)
+    stream.close()
+    out = io.StringIO()
+    writer = EventWriter(output=out)
+    for raw, time_text in EVENTS:
+        writer.write_event(Event(data=raw, time=time_text, sourcetype=SIGNIN.sourcetype, index="op_index",
+                                 host="hf-1 & co", source="1password:acme"))
+    writer.close()
+    assert _elements(ours.getvalue()) == _elements(out.getvalue())
+
+
+def test_a_stanza_with_a_tab_newline_or_cr_reaches_splunk_unchanged():
+    out = io.StringIO()
+    stream = ModularInputStream(out)
+    stanza = 'onepassword://a\tb\nc\rd "e"'
+    SplunkXmlSink(stream, index="main", stanza=stanza).write_page(SIGNIN, EVENTS[:1])
+    stream.close()
+    assert ET.fromstring(out.getvalue()).find("event").get("stanza") == stanza
+
+
+@pytest.mark.parametrize("raw", [
+    '{"uuid":"X","name":"a\ufffeb é"}',      # one of the two characters XML cannot carry, alone in its page
+    '{"uuid":"X","name":"a\uffffb é"}',
+    '{"uuid":"X","name":"R&D"}',             # one markup character alone
+    '{"uuid":"X","name":"a<b"}',
+    '{"uuid":"X","note":"]]>"}',             # a ">" that XML character data cannot hold raw here
+])
+def test_an_item_with_one_special_character_alone_is_still_valid_xml(raw):
+    out = io.StringIO()
+    stream = ModularInputStream(out)
+    SplunkXmlSink(stream, index="main").write_page(SIGNIN, [(raw, None)])
+    stream.close()
+    data = ET.fromstring(out.getvalue()).find("event").findtext("data")
+    assert json.loads(data) == json.loads(raw)
+
+
+def test_json_lines_on_a_file_descriptor_are_utf8_whatever_the_locale():
+    import os
+
+    from onepassword_events.sinks import WholeWrites
+
+    read_end, write_end = os.pipe()
+    try:
+        JsonLinesSink(WholeWrites(write_end)).write_page(AUDIT, [('{"name":"Zoë 鍵"}', None)])
+        os.close(write_end)
+        assert os.read(read_end, 1000).decode("utf-8") == '{"name":"Zoë 鍵"}\n'
+    finally:
+        os.close(read_end)
+
+
+def test_a_stdout_replaced_in_process_is_written_in_utf8(monkeypatch):
+    from onepassword_events.sinks import whole_writes_stdout
+
+    raw = io.BytesIO()
+    monkeypatch.setattr("sys.stdout", io.TextIOWrapper(raw, encoding="cp1252"))  # no file descriptor
+    out = whole_writes_stdout()
+    JsonLinesSink(out).write_page(AUDIT, [('{"name":"鍵"}', None)])
+    assert raw.getvalue().decode("utf-8") == '{"name":"鍵"}\n'

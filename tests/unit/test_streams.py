@@ -1,36 +1,57 @@
-"""Which event types an input or the CLI asks for, and where each is read from and lands."""
+"""The event types an admin names and the Events API endpoints they are read from."""
+
+import io
+import json
 
 import pytest
+import responses
 
-from onepassword_events.streams import STREAMS, parse_stream_names
+from onepassword_events import runner
+from onepassword_events.checkpoint import MemoryCheckpointStore
+from onepassword_events.client import EventsApiClient
+from onepassword_events.sinks import JsonLinesSink
+from onepassword_events.streams import parse_stream_names
+from helpers.tokens import make_token
+
+# the v2 endpoints as the API reference names them (POST, JSON cursor body)
+DOCUMENTED_ENDPOINTS = {
+    "signinattempts": "https://events.1password.com/api/v2/signinattempts",
+    "itemusages": "https://events.1password.com/api/v2/itemusages",
+    "auditevents": "https://events.1password.com/api/v2/auditevents",
+}
 
 
-def test_each_stream_is_read_from_its_documented_v2_endpoint_and_lands_under_1passwords_sourcetype():
-    # endpoints: the Events API reference (v2, section 4); sourcetypes: those of 1Password's own Splunk app,
-    # which existing searches use (README, first section)
-    assert {name: (s.name, s.path, s.sourcetype) for name, s in STREAMS.items()} == {
-        "signinattempts": ("signinattempts", "/api/v2/signinattempts", "1password:insights:signin_attempts"),
-        "itemusages": ("itemusages", "/api/v2/itemusages", "1password:insights:item_usages"),
-        "auditevents": ("auditevents", "/api/v2/auditevents", "1password:insights:audit_events"),
-    }
+def test_each_event_type_is_read_from_its_documented_endpoint():
+    out = io.StringIO()
+    with responses.RequestsMock() as rsps:
+        for name, url in DOCUMENTED_ENDPOINTS.items():
+            rsps.add(responses.POST, url, json={"cursor": "c-" + name, "has_more": False,
+                                                "items": [{"uuid": name, "timestamp": "2026-03-04T15:12:09Z"}]})
+        client = EventsApiClient("https://events.1password.com", make_token(), sleep=lambda s: None)
+        collector, refused = runner.build_collector(
+            client, MemoryCheckpointStore(), JsonLinesSink(out), "in", "acme", "", 1772637129, 100,
+            features=list(DOCUMENTED_ENDPOINTS))
+        collector.run()
+    assert refused == []
+    assert sorted(json.loads(line)["uuid"] for line in out.getvalue().splitlines()) == sorted(DOCUMENTED_ENDPOINTS)
 
 
 @pytest.mark.parametrize("value, names", [
     (None, ()),
     ("", ()),
-    (" , |", ()),
+    (" , ", ()),
     ("auditevents", ("auditevents",)),
-    ("auditevents,signinattempts", ("signinattempts", "auditevents")),  # always in one order
-    ("itemusages|auditevents | signinattempts", ("signinattempts", "itemusages", "auditevents")),
-    (" itemusages , itemusages ", ("itemusages",)),
+    ("auditevents|signinattempts", ("signinattempts", "auditevents")),   # the UI's multi-select separator
+    (" itemusages , auditevents,itemusages ", ("itemusages", "auditevents")),
     (["auditevents", " itemusages "], ("itemusages", "auditevents")),
+    (("signinattempts", ""), ("signinattempts",)),
 ])
-def test_event_types_are_read_from_a_setting_or_a_list(value, names):
+def test_event_types_are_read_in_any_spelling_in_one_order_without_repeats(value, names):
     assert parse_stream_names(value) == names
 
 
-def test_an_unknown_event_type_is_named_with_the_ones_accepted():
-    with pytest.raises(ValueError) as caught:
-        parse_stream_names("signinattempts,audit,Itemusages")
-    assert str(caught.value) == ("unknown event type(s) audit, Itemusages; "
-                                 "use any of signinattempts, itemusages, auditevents")
+def test_unknown_event_types_are_refused_naming_them_and_the_accepted_ones():
+    with pytest.raises(ValueError) as refused:
+        parse_stream_names("signinattempts|signins, audit")
+    assert str(refused.value) == ("unknown event type(s) signins, audit; "
+                                  "use any of signinattempts, itemusages, auditevents")

@@ -7,19 +7,18 @@ class Stream(NamedTuple):
     name: str  # the API feature name, also used in checkpoint keys and settings
     path: str
     sourcetype: str
-    label: str
 
 
 # Sourcetypes match 1Password's own app so existing searches keep working.
 STREAMS = {
     "signinattempts": Stream(
-        "signinattempts", "/api/v2/signinattempts", "1password:insights:signin_attempts", "sign-in attempts"
+        "signinattempts", "/api/v2/signinattempts", "1password:insights:signin_attempts"
     ),
     "itemusages": Stream(
-        "itemusages", "/api/v2/itemusages", "1password:insights:item_usages", "item usages"
+        "itemusages", "/api/v2/itemusages", "1password:insights:item_usages"
     ),
     "auditevents": Stream(
-        "auditevents", "/api/v2/auditevents", "1password:insights:audit_events", "audit events"
+        "auditevents", "/api/v2/auditevents", "1password:insights:audit_events"
     ),
 }
 STREAM_NAMES = tuple(STREAMS)
