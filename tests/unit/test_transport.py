@@ -6,6 +6,7 @@ The outside world is the hostile server of the functional suite (a raw TCP
 server on 127.0.0.1); everything of ours runs for real.
 """
 
+import gzip
 import os
 import sys
 import threading
@@ -14,11 +15,12 @@ import time
 import pytest
 
 from onepassword_events.client import EventsApiClient, RetryPolicy
-from onepassword_events.errors import MalformedResponseError, ServerError, StopRequested, TransportError
+from onepassword_events.errors import (HostUnreachableError, MalformedResponseError, ServerError, StopRequested,
+                                      TransportError)
 from helpers.tokens import make_token
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "functional"))
-from hostile_server import HostileServer, page, response, trickle  # noqa: E402
+from hostile_server import HostileServer, item, page, response, trickle  # noqa: E402
 
 PATH = "/api/v2/signinattempts"
 HEADS = {
@@ -201,3 +203,186 @@ def test_an_answer_declaring_two_lengths_is_never_a_page():
 
     with HostileServer(behave) as server, client(server) as api, pytest.raises(TransportError):
         api.fetch_page(PATH, {"cursor": "x"})
+
+
+# -- the body: its cap, its length, its encodings ----------------------------------------------------
+def serving(head_and_body):
+    def behave(conn, request):
+        conn.sendall(head_and_body)
+        return False
+    return behave
+
+
+def test_an_answer_declaring_more_than_64_mb_is_refused_before_its_body_is_read():
+    over, at = 64 * 1024 * 1024 + 1, 64 * 1024 * 1024
+    with HostileServer(serving(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % over)) as server, \
+            client(server) as api, pytest.raises(MalformedResponseError, match="larger than 64 MB"):
+        api.fetch_page(PATH, {"cursor": "x"})
+    # at the cap exactly, the answer is read: here it ends at once, so it is cut short, not too large
+    with HostileServer(serving(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % at)) as server, \
+            client(server) as api, pytest.raises(MalformedResponseError, match="cut short"):
+        api.fetch_page(PATH, {"cursor": "x"})
+
+
+@pytest.mark.parametrize("encoding", ["identity", "gzip", "x-gzip"])
+def test_a_body_exactly_at_the_cap_is_a_page_and_one_byte_more_is_refused(encoding):
+    body = page("C", [item(n) for n in range(3)]).encode()
+    sent = body if encoding == "identity" else gzip.compress(body)
+    answer = response(200, sent, headers={"Content-Encoding": encoding})
+    with HostileServer(serving(answer)) as server:
+        with client(server, max_body_bytes=len(body)) as api:
+            assert api.fetch_page(PATH, {"cursor": "x"}).cursor == "C"
+        with client(server, max_body_bytes=len(body) - 1) as api, \
+                pytest.raises(MalformedResponseError, match="larger than"):
+            api.fetch_page(PATH, {"cursor": "x"})
+
+
+@pytest.mark.parametrize("framing", ["length", "close"])
+def test_a_gzip_answer_that_does_not_end_is_never_a_page(framing):
+    body = page("C", [item(n) for n in range(3)]).encode()
+    cut = gzip.compress(body)[:-8]  # the stream without its trailer
+    head = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n" + (
+        b"Content-Length: %d\r\n" % len(cut) if framing == "length" else b"Connection: close\r\n")
+    with HostileServer(serving(head + b"\r\n" + cut)) as server, client(server) as api, \
+            pytest.raises(MalformedResponseError, match="cut short"):
+        api.fetch_page(PATH, {"cursor": "x"})
+
+
+def test_a_body_one_byte_shorter_than_declared_is_never_a_page():
+    body = page("C", []).encode()
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (len(body) + 1)
+    with HostileServer(serving(head + body)) as server, client(server) as api, \
+            pytest.raises(MalformedResponseError, match="cut short"):
+        api.fetch_page(PATH, {"cursor": "x"})
+
+
+@pytest.mark.parametrize("encoding", ["identity", "gzip"])
+def test_a_page_of_many_reads_arrives_whole(encoding):
+    """A page of a few hundred kilobytes comes in many reads (and inflated pieces): every one is kept."""
+    items = [item(n, details="x" * 500) for n in range(600)]
+    body = page("C", items).encode()
+    assert len(body) > 4 * 64 * 1024
+    sent = body if encoding == "identity" else gzip.compress(body)
+    with HostileServer(serving(response(200, sent, headers={"Content-Encoding": encoding}))) as server, \
+            client(server) as api:
+        assert [decoded for _, decoded in api.fetch_page(PATH, {"cursor": "x"}).items] == items
+
+
+def test_an_answer_in_an_encoding_not_asked_for_is_never_a_page():
+    with HostileServer(serving(response(200, page("C", []), headers={"Content-Encoding": "br"}))) as server, \
+            client(server) as api, pytest.raises(MalformedResponseError, match="content encoding"):
+        api.fetch_page(PATH, {"cursor": "x"})
+
+
+# -- the request as sent -------------------------------------------------------------------------------
+def test_a_page_request_carries_its_json_with_its_type_and_length_and_nothing_else():
+    def behave(conn, request):
+        conn.sendall(response(200, page("C", [])))
+
+    with HostileServer(behave) as server, client(server) as api:
+        api.fetch_page(PATH, {"cursor": "x"})
+    sent = server.requests[0]
+    assert sorted(sent.headers) == ["accept", "accept-encoding", "authorization", "content-length",
+                                    "content-type", "host", "user-agent"]
+    assert sent.headers["content-type"] == "application/json" and sent.body == '{"cursor":"x"}'
+    assert sent.headers["content-length"] == str(len(sent.body))
+
+
+# -- timeouts, deadlines and stops -------------------------------------------------------------------
+def test_nothing_listening_is_connection_refused():
+    with HostileServer(serving(b"")) as server:
+        url = server.url
+    with EventsApiClient(url, make_token(), sleep=lambda s: None, retry=RetryPolicy(budget=0, max_attempts=1)) \
+            as api, pytest.raises(HostUnreachableError, match="cannot reach") as caught:
+        api.fetch_page(PATH, {"cursor": "x"})
+    assert caught.value.detail == "connection refused"
+
+
+def test_the_read_timeout_not_the_connect_timeout_bounds_the_wait_for_an_answer():
+    def behave(conn, request):
+        time.sleep(0.6)
+        conn.sendall(response(200, page("C", [])))
+
+    with HostileServer(behave) as server, client(server, connect_timeout=0.2, read_timeout=3) as api:
+        assert api.fetch_page(PATH, {"cursor": "x"}).cursor == "C"
+
+
+def test_every_attempt_of_a_client_keeps_its_deadline_not_only_the_first():
+    def behave(conn, request):
+        if len(server.requests) % 2:
+            conn.sendall(response(200, page("C", [])))
+            return
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
+        trickle(conn, b"[" * 100, server.stopped, interval=0.1)
+        return False
+
+    with HostileServer(behave) as server, client(server) as api:
+        for _ in range(2):
+            assert api.fetch_page(PATH, {"cursor": "x"}).cursor == "C"
+            time.sleep(0.3)  # the watchdog looks again while no attempt is under way
+            started = time.monotonic()
+            with pytest.raises(TransportError, match="whole answer within"):
+                api.fetch_page(PATH, {"cursor": "x"})
+            assert time.monotonic() - started < 1.8
+
+
+def test_a_deadline_shorter_than_the_watchdog_tick_is_kept():
+    """The watchdog sleeps until the deadline when it comes before its next look."""
+    behave = trickling(HEADS["keep-alive"])
+    elapsed = []
+    with HostileServer(behave) as server:
+        behave.stopped = server.stopped
+        for _ in range(3):  # the fastest of three: a loaded machine delays some
+            with client(server, connect_timeout=0.03, read_timeout=0.04) as api:
+                started = time.monotonic()
+                with pytest.raises(TransportError):
+                    api.fetch_page(PATH, {"cursor": "x"})
+                elapsed.append(time.monotonic() - started)
+    assert min(elapsed) < 0.16, elapsed  # a tick is 0.2 s
+
+
+def test_abort_from_another_thread_cuts_the_request_in_flight_as_a_stop():
+    behave = trickling(HEADS["keep-alive"])
+    with HostileServer(behave) as server:
+        behave.stopped = server.stopped
+        with client(server, read_timeout=30) as api:
+            threading.Timer(0.3, api.abort).start()
+            started = time.monotonic()
+            with pytest.raises(StopRequested):
+                api.fetch_page(PATH, {"cursor": "x"})
+            assert time.monotonic() - started < 0.9
+
+
+def test_a_client_has_one_watchdog_thread_while_open_and_none_once_closed():
+    def behave(conn, request):
+        conn.sendall(response(200, page("C", [])))
+
+    def watchdogs():
+        return [t for t in threading.enumerate() if t.name == "events-api-watchdog" and t.ident not in before]
+
+    with HostileServer(behave) as server:
+        before = {thread.ident for thread in threading.enumerate()}
+        api = client(server)
+        for _ in range(5):
+            api.fetch_page(PATH, {"cursor": "x"})
+        assert len(watchdogs()) == 1
+        api.close()
+        assert watchdogs() == []
+
+
+def test_a_closed_client_leaves_no_descriptor_open():
+    def behave(conn, request):
+        conn.sendall(response(200, page("C", [])))
+
+    def descriptors():
+        return len(os.listdir("/proc/self/fd"))
+
+    with HostileServer(behave) as server:
+        with client(server) as api:
+            api.fetch_page(PATH, {"cursor": "x"})
+        before = descriptors()
+        for _ in range(10):
+            with client(server) as api:
+                api.fetch_page(PATH, {"cursor": "x"})
+        time.sleep(0.1)  # the server's side of each connection closes too
+        assert descriptors() <= before
