@@ -6,6 +6,7 @@ The outside world is the hostile server of the functional suite (a raw TCP
 server on 127.0.0.1); everything of ours runs for real.
 """
 
+import base64
 import gzip
 import os
 import sys
@@ -15,8 +16,8 @@ import time
 import pytest
 
 from onepassword_events.client import EventsApiClient, RetryPolicy
-from onepassword_events.errors import (HostUnreachableError, MalformedResponseError, ServerError, StopRequested,
-                                      TransportError)
+from onepassword_events.errors import (HostUnreachableError, MalformedResponseError, ProxyError, ServerError,
+                                      StopRequested, TransportError)
 from helpers.tokens import make_token
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "functional"))
@@ -386,3 +387,96 @@ def test_a_closed_client_leaves_no_descriptor_open():
                 api.fetch_page(PATH, {"cursor": "x"})
         time.sleep(0.1)  # the server's side of each connection closes too
         assert descriptors() <= before
+
+
+# -- through a proxy: requests' adapter makes the connection --------------------------------------------
+def proxied_client(base_url, proxy_url, **kwargs):
+    kwargs.setdefault("retry", RetryPolicy(budget=0, max_attempts=1))
+    kwargs.setdefault("connect_timeout", 0.5)
+    kwargs.setdefault("read_timeout", 0.5)
+    return EventsApiClient(base_url, make_token(), proxy_url=proxy_url, sleep=lambda s: None, **kwargs)
+
+
+def test_a_page_through_an_http_proxy_is_asked_for_by_its_absolute_url_with_the_proxy_credentials():
+    def behave(conn, request):
+        conn.sendall(response(200, page("C", [])))
+
+    with HostileServer(behave) as proxy, \
+            proxied_client("http://events.example", "http://agent:s3cret@127.0.0.1:%d" % proxy.port) as api:
+        assert api.fetch_page(PATH, {"cursor": "x"}).cursor == "C"
+    sent = proxy.requests[0]
+    assert sent.path == "http://events.example" + PATH and sent.headers["proxy-authorization"] == \
+        "Basic " + base64.b64encode(b"agent:s3cret").decode()
+
+
+def test_an_https_page_through_an_http_proxy_is_tunnelled_with_connect():
+    def behave(conn, request):
+        conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+        return False
+
+    with HostileServer(behave) as proxy, \
+            proxied_client("https://events.example", "http://127.0.0.1:%d" % proxy.port) as api, \
+            pytest.raises(ProxyError, match="through the proxy"):
+        api.fetch_page(PATH, {"cursor": "x"})
+    assert [(r.method, r.path) for r in proxy.requests] == [("CONNECT", "events.example:443")]
+
+
+def socks5_proxy(seen):
+    """A SOCKS5 proxy asking for a user name and password, and then the Events API itself
+    on the tunnelled connection: `seen` gets the credentials and the target it was asked for."""
+    def read(conn, size):
+        data = b""
+        while len(data) < size:
+            more = conn.recv(size - len(data))
+            if not more:
+                raise OSError("closed")
+            data += more
+        return data
+
+    def behave(conn, request):
+        _, methods = read(conn, 2)
+        read(conn, methods)
+        conn.sendall(b"\x05\x02")  # user name and password
+        _, size = read(conn, 2)
+        user = read(conn, size)
+        password = read(conn, read(conn, 1)[0])
+        conn.sendall(b"\x01\x00")
+        _, command, _, kind = read(conn, 4)
+        host = read(conn, read(conn, 1)[0]) if kind == 3 else read(conn, 4 if kind == 1 else 16)
+        port = int.from_bytes(read(conn, 2), "big")
+        seen.append((user, password, command, host, port))
+        conn.sendall(b"\x05\x00\x00\x01\x7f\x00\x00\x01\x00\x50")
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += conn.recv(65536)
+        conn.sendall(response(200, page("C", [])))
+    return behave
+
+
+def test_a_page_through_a_socks5_proxy_names_the_host_and_the_credentials_to_the_proxy():
+    seen = []
+    with HostileServer(socks5_proxy(seen), raw=True) as proxy, \
+            proxied_client("http://events.example:8080", "socks5h://agent:s3cret@127.0.0.1:%d" % proxy.port) as api:
+        assert api.fetch_page(PATH, {"cursor": "x"}).cursor == "C"
+    assert seen == [(b"agent", b"s3cret", 1, b"events.example", 8080)]
+
+
+def test_a_socks_proxy_nothing_listens_on_is_named_in_the_error():
+    with HostileServer(serving(b"")) as gone:
+        proxy_url = "socks5h://127.0.0.1:%d" % gone.port
+    with proxied_client("http://events.example", proxy_url) as api, \
+            pytest.raises(ProxyError, match="through the proxy 127.0.0.1"):
+        api.fetch_page(PATH, {"cursor": "x"})
+
+
+def test_a_socks_proxy_that_never_answers_its_handshake_times_out_by_the_connect_timeout():
+    def behave(conn, request):
+        server.stopped.wait(5)
+
+    with HostileServer(behave, raw=True) as server, \
+            proxied_client("http://events.example", "socks5h://127.0.0.1:%d" % server.port, connect_timeout=0.3,
+                           read_timeout=5) as api:
+        started = time.monotonic()
+        with pytest.raises(ProxyError, match="through the proxy") as caught:
+            api.fetch_page(PATH, {"cursor": "x"})
+        assert time.monotonic() - started < 1.5 and caught.value.detail == "timed out"
