@@ -9,6 +9,7 @@ server on 127.0.0.1); everything of ours runs for real.
 import base64
 import gzip
 import os
+import socket
 import sys
 import threading
 import time
@@ -290,9 +291,14 @@ def test_a_page_request_carries_its_json_with_its_type_and_length_and_nothing_el
 
 
 # -- timeouts, deadlines and stops -------------------------------------------------------------------
+def a_port_nothing_listens_on():
+    with socket.socket() as bound:  # bound, never listening: a connection to it is refused
+        bound.bind(("127.0.0.1", 0))
+        return bound.getsockname()[1]
+
+
 def test_nothing_listening_is_connection_refused():
-    with HostileServer(serving(b"")) as server:
-        url = server.url
+    url = "http://127.0.0.1:%d" % a_port_nothing_listens_on()
     with EventsApiClient(url, make_token(), sleep=lambda s: None, retry=RetryPolicy(budget=0, max_attempts=1)) \
             as api, pytest.raises(HostUnreachableError, match="cannot reach") as caught:
         api.fetch_page(PATH, {"cursor": "x"})
@@ -462,8 +468,7 @@ def test_a_page_through_a_socks5_proxy_names_the_host_and_the_credentials_to_the
 
 
 def test_a_socks_proxy_nothing_listens_on_is_named_in_the_error():
-    with HostileServer(serving(b"")) as gone:
-        proxy_url = "socks5h://127.0.0.1:%d" % gone.port
+    proxy_url = "socks5h://127.0.0.1:%d" % a_port_nothing_listens_on()
     with proxied_client("http://events.example", proxy_url) as api, \
             pytest.raises(ProxyError, match="through the proxy 127.0.0.1"):
         api.fetch_page(PATH, {"cursor": "x"})
