@@ -485,3 +485,41 @@ def test_a_socks_proxy_that_never_answers_its_handshake_times_out_by_the_connect
         with pytest.raises(ProxyError, match="through the proxy") as caught:
             api.fetch_page(PATH, {"cursor": "x"})
         assert time.monotonic() - started < 1.5 and caught.value.detail == "timed out"
+
+
+def test_a_ca_bundle_replaced_in_place_is_read_again(tmp_path):
+    """An admin who puts the right certificate into the configured bundle file is trusted
+    by the next client of the same process, without a restart."""
+    from onepassword_events.errors import TlsError
+    from simulator import EventsApiSimulator
+    from simulator.tls import make_self_signed
+
+    other_ca, _ = make_self_signed(str(tmp_path))
+    bundle = tmp_path / "bundle.pem"
+    with EventsApiSimulator(seed=3, itemusages=5, late_fraction=0, tls=True) as sim:
+        path, body = "/api/v2/itemusages", {"limit": 10, "start_time": "2020-01-01T00:00:00Z"}
+        bundle.write_bytes(open(other_ca, "rb").read())
+        with EventsApiClient(sim.url, sim.token, ca_bundle=str(bundle), retry=RetryPolicy(max_attempts=1)) as api, \
+                pytest.raises(TlsError, match="TLS verification"):
+            api.fetch_page(path, body)
+        bundle.write_bytes(open(sim.cert_file, "rb").read())
+        with EventsApiClient(sim.url, sim.token, ca_bundle=str(bundle), retry=RetryPolicy(max_attempts=1)) as api:
+            assert len(api.fetch_page(path, body).items) == 5
+
+
+def test_a_socks_handshake_trickled_within_the_socket_timeout_ends_by_the_deadline():
+    """The proxy's reply names a 255-character host a byte every 0.1 s (about 26 s): the
+    socket timeout never fires, the attempt's deadline (1 s) does."""
+    def behave(conn, request):
+        read = conn.recv(3)  # the greeting: version, one method, no authentication
+        assert read == b"\x05\x01\x00"
+        conn.sendall(b"\x05\x00")
+        conn.recv(4096)
+        trickle(conn, b"\x05\x00\x00\x03\xff" + b"a" * 255 + b"\x00\x50", server.stopped, interval=0.1)
+
+    with HostileServer(behave, raw=True) as server, \
+            proxied_client("http://events.example", "socks5h://127.0.0.1:%d" % server.port) as api:
+        started = time.monotonic()
+        with pytest.raises(TransportError, match="whole answer within"):
+            api.fetch_page(PATH, {"cursor": "x"})
+        assert time.monotonic() - started < 1.8
