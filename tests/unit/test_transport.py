@@ -523,3 +523,21 @@ def test_a_socks_handshake_trickled_within_the_socket_timeout_ends_by_the_deadli
         with pytest.raises(TransportError, match="whole answer within"):
             api.fetch_page(PATH, {"cursor": "x"})
         assert time.monotonic() - started < 1.8
+
+
+def test_a_process_that_never_closed_its_client_still_exits():
+    """A caller that forgets close() (a script, a crash path) is not held at exit by the watchdog."""
+    import subprocess
+
+    import onepassword_events
+
+    def behave(conn, request):
+        conn.sendall(response(200, page("C", [])))
+
+    script = ("import sys; sys.path.insert(0, sys.argv[1]); from onepassword_events.client import EventsApiClient;"
+              "print(EventsApiClient(sys.argv[2], sys.argv[3]).fetch_page(sys.argv[4], {}).cursor)")
+    bin_dir = os.path.dirname(os.path.dirname(os.path.abspath(onepassword_events.__file__)))
+    with HostileServer(behave) as server:
+        done = subprocess.run([sys.executable, "-c", script, bin_dir, server.url, make_token(), PATH],
+                              capture_output=True, timeout=20)
+    assert done.returncode == 0 and done.stdout == b"C\n", done.stderr[-500:]
