@@ -545,3 +545,16 @@ def test_a_process_that_never_closed_its_client_still_exits():
         done = subprocess.run([sys.executable, "-c", script, bin_dir, server.url, make_token(), PATH],
                               capture_output=True, timeout=20)
     assert done.returncode == 0 and done.stdout == b"C\n", done.stderr[-500:]
+
+
+def test_an_answer_cut_short_through_a_proxy_is_named_as_cut_short_not_as_unreachable():
+    body = page("C", []).encode()
+
+    def behave(conn, request):
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (len(body) + 50) + body)
+        return False
+
+    with HostileServer(behave) as proxy, \
+            proxied_client("http://events.example", "http://127.0.0.1:%d" % proxy.port) as api, \
+            pytest.raises(MalformedResponseError, match="cut short"):
+        api.fetch_page(PATH, {"cursor": "x"})
