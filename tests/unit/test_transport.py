@@ -547,11 +547,15 @@ def test_a_process_that_never_closed_its_client_still_exits():
     assert done.returncode == 0 and done.stdout == b"C\n", done.stderr[-500:]
 
 
-def test_an_answer_cut_short_through_a_proxy_is_named_as_cut_short_not_as_unreachable():
+@pytest.mark.parametrize("framing", ["length", "chunked"])
+def test_an_answer_cut_short_through_a_proxy_is_named_as_cut_short_not_as_unreachable(framing):
     body = page("C", []).encode()
 
     def behave(conn, request):
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (len(body) + 50) + body)
+        if framing == "length":
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (len(body) + 50) + body)
+        else:  # a chunk that announces more than comes before the connection closes
+            conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n" % (len(body) + 50) + body)
         return False
 
     with HostileServer(behave) as proxy, \
