@@ -562,3 +562,36 @@ def test_an_answer_cut_short_through_a_proxy_is_named_as_cut_short_not_as_unreac
             proxied_client("http://events.example", "http://127.0.0.1:%d" % proxy.port) as api, \
             pytest.raises(MalformedResponseError, match="cut short"):
         api.fetch_page(PATH, {"cursor": "x"})
+
+
+def test_a_chunked_answer_cut_short_is_named_as_cut_short_not_as_unreachable():
+    body = page("C", []).encode()
+    answer = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n" % (len(body) + 50) + body
+    with HostileServer(serving(answer)) as server, client(server) as api, \
+            pytest.raises(MalformedResponseError, match="cut short"):
+        api.fetch_page(PATH, {"cursor": "x"})
+
+
+def test_a_connection_never_accepted_times_out_by_the_connect_timeout():
+    """A listener whose backlog is full drops the next SYN: the connect hangs, as behind a firewall."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        fillers = []
+        for _ in range(8):  # fill the backlog (its size is rounded up by the kernel)
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+            fillers.append(filler)
+        try:
+            with EventsApiClient("http://127.0.0.1:%d" % port, make_token(), sleep=lambda s: None,
+                                 retry=RetryPolicy(budget=0, max_attempts=1), connect_timeout=0.2,
+                                 read_timeout=3) as api:
+                started = time.monotonic()
+                with pytest.raises(TransportError, match="timed out connecting to 127.0.0.1:%d after 0.2s" % port):
+                    api.fetch_page(PATH, {"cursor": "x"})
+                assert time.monotonic() - started < 1.5
+        finally:
+            for filler in fillers:
+                filler.close()
