@@ -4,16 +4,25 @@ The Events API is faked with `responses`; everything of ours runs for real."""
 
 import json
 import logging
+import os
 import re
+import socket
+import sys
 import warnings
 
 import pytest
+import requests
 import responses
 from urllib3.exceptions import InsecureRequestWarning
 
 from onepassword_events.client import EventsApiClient, RetryPolicy, check_proxy_url, check_token
 from onepassword_events.errors import ConfigurationError, MalformedResponseError, ServerError
+from onepassword_events.errors import StopRequested, TransportError
 from helpers.tokens import make_token
+from test_client import wrapped  # requests' and urllib3's wrapping of a socket failure
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "functional"))
+from hostile_server import HostileServer, trickle  # noqa: E402
 
 BASE = "https://events.1password.com"
 HOST = "events.1password.com"
@@ -189,19 +198,6 @@ def test_insecure_mode_silences_urllib3s_per_request_warning_and_only_it():
 
 @responses.activate
 def test_a_read_timeout_names_the_default_60_seconds_and_a_connect_timeout_10():
-    import requests
-    import socket
-    import urllib3
-
-    def wrapped(outer, cause):
-        try:
-            try:
-                raise cause
-            except BaseException as inner:
-                raise urllib3.exceptions.MaxRetryError(None, URL, reason=inner) from inner
-        except urllib3.exceptions.MaxRetryError as retry_error:
-            return outer(retry_error)
-
     responses.add(responses.POST, URL, body=wrapped(requests.exceptions.ReadTimeout, socket.timeout()))
     responses.add(responses.POST, URL, body=wrapped(requests.exceptions.ConnectTimeout, socket.timeout()))
     api = client()
@@ -211,3 +207,43 @@ def test_a_read_timeout_names_the_default_60_seconds_and_a_connect_timeout_10():
         api.fetch_page(PATH, {"cursor": "x"})
     assert first_words(read.value) == f"{HOST} did not answer within 60s"
     assert first_words(connect.value) == f"timed out connecting to {HOST} after 10s"
+
+
+def trickling(conn, request):
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
+    trickle(conn, b"[" * 100, trickling.stopped, interval=0.1)
+    return False
+
+
+def socket_client(server, **kwargs):
+    return EventsApiClient(server.url, TOKEN, sleep=lambda seconds: None, retry=RetryPolicy(budget=0, max_attempts=1),
+                           connect_timeout=0.5, read_timeout=0.5, **kwargs)
+
+
+def test_a_stop_during_a_request_says_it_is_sent_again_next_run():
+    with HostileServer(trickling) as server:
+        trickling.stopped = server.stopped
+        with socket_client(server, stop_requested=lambda: True) as api, pytest.raises(StopRequested) as caught:
+            api.fetch_page(PATH, {"cursor": "x"})
+    assert str(caught.value) == "stop requested while a request was under way; it is sent again next run"
+
+
+def test_an_answer_still_arriving_at_the_deadline_names_the_attempts_seconds():
+    with HostileServer(trickling) as server:
+        trickling.stopped = server.stopped
+        with socket_client(server) as api, pytest.raises(TransportError) as caught:
+            api.fetch_page(PATH, {"cursor": "x"})
+    host = server.url.split("://", 1)[1]
+    assert first_words(caught.value) == f"{host} did not send its whole answer within 1s"
+
+
+def test_an_answer_shorter_than_declared_is_cut_short():
+    def short(conn, request):
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n{}")
+        return False
+
+    with HostileServer(short) as server, socket_client(server) as api, pytest.raises(MalformedResponseError) as caught:
+        api.fetch_page(PATH, {"cursor": "x"})
+    host = server.url.split("://", 1)[1]
+    assert first_words(caught.value) == f"the answer of {host} was cut short"
+    assert caught.value.detail == "the connection closed before the whole answer arrived"
