@@ -11,7 +11,7 @@ def _b64(data):
 
 
 def make_token(host="events.1password.com", features=ALL_FEATURES, extra=None):
-    claims = {"aud": [host], "sub": "TESTSUBJECT", "iss": "com.1password.b5", "1password.com/fts": list(features),
+    claims = {"aud": [host], "sub": "TESTSUBJECT", "iss": "com.1password.b5", "1password.com/fts": None if features is None else list(features),
               "iat": 1767225600}
     if features is None:
         del claims["1password.com/fts"]
