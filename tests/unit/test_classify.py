@@ -38,24 +38,13 @@ from onepassword_events.errors import (
 )
 from onepassword_events.redaction import Redactor
 from helpers.tokens import make_token
+from helpers.wrapping import wrapped
 
 HOST = "events.1password.com"
 PROXY = "proxy.corp:3128"
 URL = f"https://{HOST}/api/v2/signinattempts"
 TIMEOUTS = (3, 7)  # connect, read: distinct, so a message naming the wrong one shows
 TOKEN = make_token()
-
-
-def raised(outer, cause):
-    """`cause` wrapped as urllib3 and requests wrap it on the way up: MaxRetryError with
-    the cause as its `reason` (raised from it), then the requests exception around that."""
-    try:
-        try:
-            raise cause
-        except BaseException as inner:
-            raise urllib3.exceptions.MaxRetryError(None, URL, reason=inner) from inner
-    except urllib3.exceptions.MaxRetryError as retry_error:
-        return outer(retry_error)
 
 
 def verify_failure(code):
@@ -92,29 +81,29 @@ VERIFY = "TLS verification of events.1password.com failed; check the CA bundle s
     (62, "the certificate is for another host name"),
 ])
 def test_a_certificate_the_client_refuses_names_why_by_its_openssl_code(code, why):
-    expect(classify(raised(requests.exceptions.SSLError, verify_failure(code))), TlsError, VERIFY.format(why))
+    expect(classify(wrapped(requests.exceptions.SSLError, verify_failure(code))), TlsError, VERIFY.format(why))
 
 
 def test_a_certificate_refused_for_a_reason_without_a_name_still_says_verification_failed():
-    error = classify(raised(requests.exceptions.SSLError, verify_failure(9)))
+    error = classify(wrapped(requests.exceptions.SSLError, verify_failure(9)))
     expect(error, TlsError, VERIFY.format("x")[: -len(": x)")] + ")")
 
 
 def test_a_host_name_mismatch_found_by_urllib3_says_so():
-    expect(classify(raised(requests.exceptions.SSLError, CertificateError("hostname mismatch"))), TlsError,
+    expect(classify(wrapped(requests.exceptions.SSLError, CertificateError("hostname mismatch"))), TlsError,
            VERIFY.format("the certificate is for another host name"))
 
 
 @pytest.mark.parametrize("reason", ["WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG",
                                     "HTTP_REQUEST", "UNKNOWN_PROTOCOL"])
 def test_a_handshake_answered_in_plain_text_points_at_the_scheme_and_port(reason):
-    expect(classify(raised(requests.exceptions.SSLError, tls_failure(reason))), TlsError,
+    expect(classify(wrapped(requests.exceptions.SSLError, tls_failure(reason))), TlsError,
            "events.1password.com did not answer in TLS: check the URL's scheme and port (plain http:// is only "
            "for a test server on a loopback address) (the answer to the TLS handshake was not TLS)")
 
 
 @pytest.mark.parametrize("exc", [
-    raised(requests.exceptions.SSLError, tls_failure("SSLV3_ALERT_HANDSHAKE_FAILURE")),
+    wrapped(requests.exceptions.SSLError, tls_failure("SSLV3_ALERT_HANDSHAKE_FAILURE")),
     # nothing wrapped says more: the wrappers' own kind decides
     requests.exceptions.SSLError("handshake"),
     urllib3.exceptions.SSLError("handshake"),
@@ -129,15 +118,15 @@ def test_any_other_handshake_failure_is_a_tls_error(exc):
                                    ConnectionAbortedError(errno.ECONNABORTED, "aborted"),
                                    BrokenPipeError(errno.EPIPE, "broken pipe")])
 def test_a_connection_closed_before_the_answer_is_told_apart_from_one_closed_during_it(cause):
-    expect(classify(raised(requests.exceptions.ConnectionError, cause)), TransportError,
+    expect(classify(wrapped(requests.exceptions.ConnectionError, cause)), TransportError,
            "cannot reach events.1password.com (the server closed the connection without answering)")
-    expect(classify(raised(requests.exceptions.ConnectionError, cause), answered=True), MalformedResponseError,
+    expect(classify(wrapped(requests.exceptions.ConnectionError, cause), answered=True), MalformedResponseError,
            "the answer of events.1password.com was cut short "
            "(the connection closed before the whole answer arrived)")
 
 
 def test_an_answer_that_is_not_http_says_so_whatever_its_words():
-    expect(classify(raised(requests.exceptions.ConnectionError, http.client.BadStatusLine("certificate expired"))),
+    expect(classify(wrapped(requests.exceptions.ConnectionError, http.client.BadStatusLine("certificate expired"))),
            TransportError, "cannot reach events.1password.com (the answer was not HTTP)")
 
 
@@ -148,7 +137,7 @@ def test_an_answer_that_is_not_http_says_so_whatever_its_words():
     (OSError(errno.EHOSTUNREACH, "no route"), "no route to host"),
 ])
 def test_a_host_never_reached_is_unreachable_with_advice(cause, why):
-    expect(classify(raised(requests.exceptions.ConnectionError, cause)), HostUnreachableError,
+    expect(classify(wrapped(requests.exceptions.ConnectionError, cause)), HostUnreachableError,
            "cannot reach events.1password.com: check the region or URL, and that this host may connect to it "
            f"(firewall, outbound HTTPS, or a proxy on the Proxy tab) ({why})")
 
@@ -157,27 +146,27 @@ def test_a_connection_that_urllib3_could_not_open_is_unreachable_not_timed_out()
     # urllib3 1.26's NewConnectionError is a ConnectTimeoutError: what it wraps decides
     cause = urllib3.exceptions.NewConnectionError(None, "Failed to establish a new connection")
     cause.__cause__ = ConnectionRefusedError(errno.ECONNREFUSED, "refused")
-    error = classify(raised(requests.exceptions.ConnectionError, cause))
+    error = classify(wrapped(requests.exceptions.ConnectionError, cause))
     assert type(error) is HostUnreachableError and error.detail == "connection refused"
-    error = classify(raised(requests.exceptions.ConnectionError,
+    error = classify(wrapped(requests.exceptions.ConnectionError,
                             urllib3.exceptions.NewConnectionError(None, "Failed to establish a new connection")))
     assert type(error) is TransportError and error.detail == "request failed (ConnectionError)"
 
 
 def test_a_reset_connection_is_a_retryable_transport_error_not_unreachable():
-    expect(classify(raised(requests.exceptions.ConnectionError, ConnectionResetError(errno.ECONNRESET, "reset"))),
+    expect(classify(wrapped(requests.exceptions.ConnectionError, ConnectionResetError(errno.ECONNRESET, "reset"))),
            TransportError, "cannot reach events.1password.com (connection reset)")
 
 
 def test_a_refusal_after_the_answer_began_is_not_called_unreachable():
-    error = classify(raised(requests.exceptions.ConnectionError, ConnectionRefusedError(errno.ECONNREFUSED, "x")),
+    error = classify(wrapped(requests.exceptions.ConnectionError, ConnectionRefusedError(errno.ECONNREFUSED, "x")),
                      answered=True)
     expect(error, TransportError, "cannot reach events.1password.com (connection refused)")
 
 
 @pytest.mark.parametrize("exc", [
-    raised(requests.exceptions.ConnectTimeout, socket.timeout("timed out")),
-    raised(requests.exceptions.ConnectTimeout, urllib3.exceptions.ConnectTimeoutError(None, "connect timed out")),
+    wrapped(requests.exceptions.ConnectTimeout, socket.timeout("timed out")),
+    wrapped(requests.exceptions.ConnectTimeout, urllib3.exceptions.ConnectTimeoutError(None, "connect timed out")),
     requests.exceptions.ConnectTimeout("connect timed out"),
 ], ids=["socket", "urllib3", "requests"])
 def test_a_connect_timeout_names_the_connect_timeout(exc):
@@ -185,9 +174,9 @@ def test_a_connect_timeout_names_the_connect_timeout(exc):
 
 
 @pytest.mark.parametrize("exc", [
-    raised(requests.exceptions.ReadTimeout, socket.timeout("timed out")),
-    raised(requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError(None, URL, "read timed out")),
-    raised(requests.exceptions.ConnectionError, TimeoutError(errno.ETIMEDOUT, "timed out")),
+    wrapped(requests.exceptions.ReadTimeout, socket.timeout("timed out")),
+    wrapped(requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError(None, URL, "read timed out")),
+    wrapped(requests.exceptions.ConnectionError, TimeoutError(errno.ETIMEDOUT, "timed out")),
     requests.exceptions.ReadTimeout("read timed out"),
 ], ids=["socket", "urllib3", "errno", "requests"])
 def test_a_read_timeout_names_the_read_timeout(exc):
@@ -195,7 +184,7 @@ def test_a_read_timeout_names_the_read_timeout(exc):
 
 
 def test_a_connect_timeout_after_the_answer_began_is_a_read_timeout():
-    expect(classify(raised(requests.exceptions.ConnectTimeout, socket.timeout("timed out")), answered=True),
+    expect(classify(wrapped(requests.exceptions.ConnectTimeout, socket.timeout("timed out")), answered=True),
            TransportError, "events.1password.com did not answer within 7s (timed out)")
 
 
@@ -209,9 +198,9 @@ PROXY_ADVICE = ("could not reach events.1password.com through the proxy proxy.co
 
 
 @pytest.mark.parametrize("exc, kind, why", [
-    (raised(requests.exceptions.ProxyError, ConnectionRefusedError(errno.ECONNREFUSED, "refused")),
+    (wrapped(requests.exceptions.ProxyError, ConnectionRefusedError(errno.ECONNREFUSED, "refused")),
      ProxyUnreachableError, "connection refused"),
-    (raised(requests.exceptions.ProxyError, ConnectionResetError(errno.ECONNRESET, "reset")), ProxyError,
+    (wrapped(requests.exceptions.ProxyError, ConnectionResetError(errno.ECONNRESET, "reset")), ProxyError,
      "connection reset"),
     (urllib3.exceptions.ProxyError("Cannot connect to proxy.", ConnectionRefusedError(errno.ECONNREFUSED, "x")),
      ProxyUnreachableError, "connection refused"),
@@ -226,18 +215,18 @@ def test_a_failure_through_the_proxy_blames_the_proxy(exc, kind, why):
 
 
 def test_a_refusal_after_the_proxy_answered_is_not_called_unreachable():
-    exc = raised(requests.exceptions.ProxyError, ConnectionRefusedError(errno.ECONNREFUSED, "refused"))
+    exc = wrapped(requests.exceptions.ProxyError, ConnectionRefusedError(errno.ECONNREFUSED, "refused"))
     assert type(classify(exc, answered=True, proxy=PROXY)) is ProxyError
 
 
 def test_without_pysocks_loaded_a_proxy_failure_is_still_told(monkeypatch):
     monkeypatch.delitem(sys.modules, "socks")  # the add-on imports PySocks only for a socks proxy
-    exc = raised(requests.exceptions.ProxyError, ConnectionResetError(errno.ECONNRESET, "reset"))
+    exc = wrapped(requests.exceptions.ProxyError, ConnectionResetError(errno.ECONNRESET, "reset"))
     expect(classify(exc, proxy=PROXY), ProxyError, PROXY_ADVICE.format("connection reset"))
 
 
 def test_a_proxy_failure_without_a_proxy_configured_is_not_blamed_on_a_proxy():
-    exc = raised(requests.exceptions.ProxyError, ConnectionRefusedError(errno.ECONNREFUSED, "refused"))
+    exc = wrapped(requests.exceptions.ProxyError, ConnectionRefusedError(errno.ECONNREFUSED, "refused"))
     assert type(classify(exc, proxy=None)) is HostUnreachableError
 
 
@@ -281,7 +270,7 @@ def test_an_exception_chain_that_loops_is_classified_once():
 
 def test_the_innermost_cause_that_says_something_wins_over_its_wrappers():
     # the outer SSLError says only "handshake failed"; the verify code inside says which
-    exc = raised(requests.exceptions.SSLError, verify_failure(10))
+    exc = wrapped(requests.exceptions.SSLError, verify_failure(10))
     assert classify(exc).detail == "certificate verification failed: the certificate has expired"
 
 

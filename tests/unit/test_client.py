@@ -7,7 +7,6 @@ import ssl
 import pytest
 import requests
 import responses
-import urllib3
 
 from onepassword_events import USER_AGENT
 from onepassword_events.client import EventsApiClient, RetryPolicy
@@ -24,6 +23,7 @@ from onepassword_events.errors import (
     TlsError,
     TransportError,
 )
+from helpers.wrapping import wrapped
 from helpers.tokens import make_token
 
 BASE = "https://events.1password.com"
@@ -41,17 +41,6 @@ def verify_failure(code):
     error = ssl.SSLCertVerificationError(1, "certificate verify failed")
     error.verify_code = code
     return error
-
-
-def wrapped(outer, cause):
-    """`cause` wrapped as requests and urllib3 wrap it (the outer text says nothing)."""
-    try:
-        try:
-            raise cause
-        except BaseException as inner:
-            raise urllib3.exceptions.MaxRetryError(None, URL, reason=inner) from inner
-    except urllib3.exceptions.MaxRetryError as retry_error:
-        return outer(retry_error)
 
 
 def client(sleeps=None, **kwargs):

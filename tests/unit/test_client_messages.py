@@ -19,7 +19,7 @@ from onepassword_events.client import EventsApiClient, RetryPolicy, check_proxy_
 from onepassword_events.errors import ConfigurationError, MalformedResponseError, ServerError
 from onepassword_events.errors import StopRequested, TransportError
 from helpers.tokens import make_token
-from test_client import wrapped  # requests' and urllib3's wrapping of a socket failure
+from helpers.wrapping import wrapped
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "functional"))
 from hostile_server import HostileServer, trickle  # noqa: E402

@@ -369,21 +369,14 @@ def test_the_region_setting_names_the_host(region, host):
     assert regions.resolve_base_url(region, None, make_token("events.1password.eu")) == "https://" + host
 
 
-def test_a_custom_url_wins_over_auto_and_the_refusals_say_what_to_choose():
+def test_a_custom_url_wins_over_auto_and_custom_is_read_in_any_spelling():
+    # (the other refusals' texts: test_the_region_refusals_say_what_to_choose)
     assert regions.resolve_base_url(None, "gw.example:8443", make_token()) == "https://gw.example:8443"
     assert regions.resolve_base_url("auto", "https://gw.example", make_token()) == "https://gw.example"
     assert regions.resolve_base_url("eu", "https://gw.example", make_token()) == "https://events.1password.eu"
     with pytest.raises(ConfigurationError) as caught:
         regions.resolve_base_url(" Custom ", None)
     assert str(caught.value) == "region is 'custom' but no custom URL is set"
-    with pytest.raises(ConfigurationError) as caught:
-        regions.resolve_base_url("mars")
-    assert str(caught.value) == ("unknown region 'mars'; use one of events.1password.com, events.ent.1password.com, "
-                                 "events.1password.ca, events.1password.eu, 'auto' or 'custom'")
-    with pytest.raises(ConfigurationError) as caught:
-        regions.resolve_base_url("auto", None, "not-a-jwt")
-    assert str(caught.value) == ("cannot tell the region from this token (no events host in its 'aud' claim); "
-                                 "choose the region explicitly")
 
 
 def test_a_token_is_checked_against_the_four_documented_hosts_only():
