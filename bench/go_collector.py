@@ -127,8 +127,9 @@ def splunkd_for_go(fake_splunkd_class, cert_file, key_file):
     return fake_splunkd_class(port=SPLUNKD_PORT, tls_context=context, app="onepassword_events_api")
 
 
-def run(binary, simulator, splunkd, stream, limit, backlog, pin_cpu=None):
-    """Drain `backlog` events of `stream` at page size `limit`: figures as the Python drivers give them."""
+def run(binary, simulator, splunkd, stream, limit, backlog, pin_cpu=None, give_up_after=900):
+    """Drain `backlog` events of `stream` at page size `limit`: figures as the Python drivers give them.
+    A collector that has not drained it within `give_up_after` seconds is killed and the run fails."""
     from simulator.server import make_token
 
     address = urlsplit(simulator.url)
@@ -162,6 +163,8 @@ def run(binary, simulator, splunkd, stream, limit, backlog, pin_cpu=None):
                 break
             pid, _, usage = os.wait4(process.pid, os.WNOHANG)  # reaps it only if it ended on its own
             ended = usage if pid else None
+            if ended is None and time.perf_counter() - started > give_up_after:
+                break  # stuck (it sleeps 30 s after each failed request, forever): killed below, reported as failed
             time.sleep(0.01)
         wall = time.perf_counter() - started
         peak_kb = 0
@@ -171,14 +174,14 @@ def run(binary, simulator, splunkd, stream, limit, backlog, pin_cpu=None):
             os.kill(process.pid, signal.SIGKILL)
             _, _, ended = os.wait4(process.pid, 0)
         process.returncode = -signal.SIGKILL
-        log.seek(0)
-        err = log.read().decode(errors="replace")
+        log.seek(max(0, log.seek(0, os.SEEK_END) - 2000))  # its last lines: enough to say why it stopped
+        err = "".join(c if c.isprintable() or c == "\n" else "?" for c in log.read().decode(errors="replace"))
         log.close()
         out_bytes = int(reader.stdout.read().split()[0])
         reader.wait()
         usage = ended
         if served < backlog:
-            raise SystemExit(f"Go collector stopped after {served} of {backlog} events:\n{err[-2000:]}")
+            raise SystemExit(f"Go collector stopped after {served} of {backlog} events:\n{err}")
         return {"events": served, "wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "maxrss_kb": peak_kb,
                 "requests": len(records), "stdout_bytes": out_bytes}
     finally:
