@@ -35,7 +35,7 @@ def stream_events(inputs, event_writer):
     # The add-on writes the modular-input stream itself (sinks.py); splunklib's
     # event_writer stays unused, so its close() after this returns adds nothing.
     stop = StopFlag(run_seconds=runner.run_bound(inputs.inputs)).install()
-    edge = SplunkEdge(inputs.metadata["session_key"])
+    edge = SplunkEdge(inputs.metadata["session_key"], inputs.metadata.get("server_uri"))
     stream = ModularInputStream(whole_writes_stdout())  # whole pages even when SIGTERM interrupts a write
     try:
         for full_name, item in inputs.inputs.items():

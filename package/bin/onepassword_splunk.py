@@ -19,14 +19,27 @@ CHECKPOINT_COLLECTION = f"{REST_ROOT}_checkpoints"
 class SplunkEdge:
     """splunkd as the add-on sees it with one session key.
 
-    splunkd_uri: where splunkd listens, when the caller knows it (a persistent REST
-    handler is told in its request; it has no ambient session to look it up with);
-    otherwise solnlib and splunktaucclib find it themselves.
+    splunkd_uri: where splunkd listens, when the caller knows it (the input's definition
+    names it; a persistent REST handler is told in its request). Otherwise it is looked
+    up once per edge: solnlib would ask splunkd for server.conf and web.conf again for
+    every client it builds, two REST calls each.
     """
 
     def __init__(self, session_key, splunkd_uri=None):
         self.session_key = session_key
         self.splunkd_uri = splunkd_uri
+        self._settings = None
+
+    def splunkd_address(self):
+        """{"scheme", "host", "port"} of splunkd, for solnlib's clients."""
+        import urllib.parse
+
+        if self.splunkd_uri is None:
+            from solnlib.splunkenv import get_splunkd_uri
+
+            self.splunkd_uri = get_splunkd_uri(self.session_key)
+        uri = urllib.parse.urlparse(self.splunkd_uri)
+        return {"scheme": uri.scheme, "host": uri.hostname, "port": uri.port}
 
     def logger_for_input(self, input_name):
         from solnlib import log
@@ -39,35 +52,62 @@ class SplunkEdge:
         logger.setLevel(self.read_log_level(logger))
         return logger
 
-    def read_log_level(self, logger):
+    def _conf_manager(self, conf_name):
         from solnlib import conf_manager
 
-        return conf_manager.get_log_level(logger=logger, session_key=self.session_key, app_name=ADDON_NAME,
-                                          conf_name=SETTINGS_CONF)
+        return conf_manager.ConfManager(self.session_key, ADDON_NAME,
+                                        realm=f"__REST_CREDENTIAL__#{ADDON_NAME}#configs/conf-{conf_name}",
+                                        **self.splunkd_address())
+
+    def _settings_conf(self):
+        """The Logging and Proxy tabs' conf file, listed once per edge (its stanzas are read fresh)."""
+        if self._settings is None:
+            self._settings = self._conf_manager(SETTINGS_CONF).get_conf(SETTINGS_CONF)
+        return self._settings
+
+    def read_log_level(self, logger):
+        """The Logging tab's level; INFO, with an error logged, when it cannot be read (as solnlib's get_log_level)."""
+        from solnlib import conf_manager
+
+        try:
+            settings = self._settings_conf()
+        except conf_manager.ConfManagerException:
+            logger.error(f"Failed to fetch configuration file {SETTINGS_CONF}, taking INFO as log level.")
+            return "INFO"
+        try:
+            return settings.get("logging").get("loglevel", "INFO")
+        except conf_manager.ConfStanzaNotExistException:
+            logger.error(f'"logging" stanza does not exist under {SETTINGS_CONF}, taking INFO as log level.')
+            return "INFO"
 
     def read_account(self, account_name):
         """The account stanza with its token decrypted, or None if it does not exist."""
         from solnlib import conf_manager
 
-        manager = conf_manager.ConfManager(
-            self.session_key, ADDON_NAME, realm=f"__REST_CREDENTIAL__#{ADDON_NAME}#configs/conf-{ACCOUNT_CONF}"
-        )
         try:
-            return manager.get_conf(ACCOUNT_CONF).get(account_name)
+            return self._conf_manager(ACCOUNT_CONF).get_conf(ACCOUNT_CONF).get(account_name)
         except (conf_manager.ConfStanzaNotExistException, conf_manager.ConfManagerException):
             # no such stanza, or no account saved yet at all (splunkd has no such conf file)
             return None
 
     def read_proxy(self, logger):
-        """The Proxy tab's stanza ({} when it was never saved)."""
+        """The Proxy tab's stanza, its password decrypted ({} when it was never saved).
+
+        A failure to read splunkd is raised, not taken as "no proxy": running without
+        the proxy would hide it."""
         from solnlib import conf_manager
 
         try:
-            return conf_manager.get_proxy_dict(logger, self.session_key, ADDON_NAME, SETTINGS_CONF)
+            settings = self._settings_conf()
+        except Exception as exc:  # noqa: BLE001 - as solnlib's get_proxy_dict: any failure to read splunkd
+            raise conf_manager.ConfManagerException(f"Failed to fetch configuration file '{SETTINGS_CONF}'.") from exc
+        try:
+            proxy = settings.get("proxy")
         except conf_manager.ConfStanzaNotExistException:
-            # (ConfManagerException is not caught: get_proxy_dict raises it for any
-            # failure to read splunkd, and running without the proxy would hide it)
             return {}
+        for key in ("disabled", "eai:access", "eai:appName", "eai:userName"):  # what get_proxy_dict drops
+            proxy.pop(key, None)
+        return proxy
 
     def proxy_url(self, logger):
         """The Proxy tab as one URL, or None; a ConfigurationError when its settings do not make one."""
@@ -78,7 +118,7 @@ class SplunkEdge:
     def checkpoint_store(self):
         from onepassword_events.checkpoint import KVStoreCheckpointStore
 
-        return KVStoreCheckpointStore(CHECKPOINT_COLLECTION, self.session_key, ADDON_NAME)
+        return KVStoreCheckpointStore(CHECKPOINT_COLLECTION, self.session_key, ADDON_NAME, **self.splunkd_address())
 
     def events_ingested(self, logger, full_name, sourcetype, count, index, account):
         """The line Splunk's monitoring dashboards count ingested events by."""
@@ -88,17 +128,9 @@ class SplunkEdge:
 
     def rest_client(self):
         """A splunkd REST client acting as this session's user."""
-        import urllib.parse
-
         from solnlib.splunk_rest_client import SplunkRestClient
 
-        splunkd_uri = self.splunkd_uri
-        if splunkd_uri is None:
-            from splunktaucclib.rest_handler.admin_external import get_splunkd_endpoint
-
-            splunkd_uri = get_splunkd_endpoint()
-        uri = urllib.parse.urlparse(splunkd_uri)
-        return SplunkRestClient(self.session_key, ADDON_NAME, scheme=uri.scheme, host=uri.hostname, port=uri.port)
+        return SplunkRestClient(self.session_key, ADDON_NAME, **self.splunkd_address())
 
     def caller_identity(self):
         """(user name, set of capabilities) of the session's user, as splunkd sees them."""

@@ -212,6 +212,22 @@ def test_the_built_defaults_mean_no_proxy_and_info_until_the_admin_saves_setting
         fake.stop(remove_home=True)
 
 
+def test_an_edge_asks_where_splunkd_is_once_however_many_clients_it_builds(splunkd, monkeypatch):
+    monkeypatch.delenv("SPLUNKD_URI", raising=False)  # a REST handler's process, which splunkd does not tell
+    splunkd.set_account("acme", token=make_token(), region="auto")
+    splunkd.create_conf(SETTINGS_CONF)
+    edge = SplunkEdge(splunkd.session_key)
+    splunkd.clear_requests()
+    assert edge.read_account("acme")["region"] == "auto"
+    assert edge.read_proxy(_logger()) == {}
+    assert edge.read_log_level(_logger()) == "INFO"
+    edge.checkpoint_store().save("acme_events.auditevents", json.dumps({"cursor": "c"}))
+    lookups = [r.path for r in splunkd.requests if "/conf-server/" in r.path or "/conf-web/" in r.path]
+    assert lookups == ["/servicesNS/nobody/system/configs/conf-server/sslConfig",
+                       "/servicesNS/nobody/system/configs/conf-web/settings"]
+    assert splunkd.kv_states(CHECKPOINT_COLLECTION)["acme_events.auditevents"]["cursor"] == "c"
+
+
 def test_a_wrong_session_key_is_refused(splunkd):
     token = make_token()
     splunkd.set_account("acme", token=token, region="auto")
@@ -493,11 +509,9 @@ def test_the_generated_input_runs_as_splunkd_runs_it(version, command, built_app
         orphan = _log_text(splunkd, "orphan")
         assert '"label":"Configuration Error"' in orphan and "'ghost', which does not exist" in orphan
 
-        # the way in: server.conf/web.conf, the conf, the realm's passwords, the KV store
+        # the way in: the conf, the realm's passwords, the KV store
         paths = [r.path for r in splunkd.requests]
-        for expected in ("/servicesNS/nobody/system/configs/conf-server/sslConfig",
-                         "/servicesNS/nobody/system/configs/conf-web/settings",
-                         "/servicesNS/nobody/%s/properties/%s" % (ADDON, ACCOUNT_CONF),
+        for expected in ("/servicesNS/nobody/%s/properties/%s" % (ADDON, ACCOUNT_CONF),
                          "/servicesNS/nobody/%s/configs/conf-%s/acme" % (ADDON, ACCOUNT_CONF),
                          "/servicesNS/nobody/%s/configs/conf-%s/proxy" % (ADDON, SETTINGS_CONF),
                          "/servicesNS/nobody/%s/configs/conf-%s/logging" % (ADDON, SETTINGS_CONF),
@@ -511,8 +525,14 @@ def test_the_generated_input_runs_as_splunkd_runs_it(version, command, built_app
 
         # -- second run: only the saved cursors go out, nothing new comes in
         sim.clear_log()
+        splunkd.clear_requests()
         stdout = run()
         assert "<event" not in stdout
+        # splunkd names itself in the input's definition: the run never asks where splunkd
+        # is (server.conf, web.conf), and lists the settings conf once for the level and the proxy
+        idle_paths = [r.path for r in splunkd.requests]
+        assert not [path for path in idle_paths if "/conf-server/" in path or "/conf-web/" in path], idle_paths
+        assert idle_paths.count("/servicesNS/nobody/%s/properties/%s" % (ADDON, SETTINGS_CONF)) == 1, idle_paths
         again = [r for r in sim.requests if r.endpoint in SOURCETYPES]
         assert all(set(r.body) == {"cursor"} for r in again)
         assert sorted((r.path, r.body["cursor"]) for r in again) == sorted(

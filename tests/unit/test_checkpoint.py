@@ -426,7 +426,7 @@ def test_a_kvstore_that_keeps_failing_names_the_operation_and_status(splunkd, mo
     with pytest.raises(CheckpointError) as caught:
         SplunkEdge(splunkd.session_key).checkpoint_store()
     assert str(caught.value) == (f"could not open the KV store collection {CHECKPOINT_COLLECTION} "
-                                 "(SplunkdConnectionException); check the KV store status in splunkd.log")
+                                 "(ConnectionError); check the KV store status in splunkd.log")
 
 
 def test_a_kvstore_checkpoint_that_is_not_json_says_how_to_start_again(splunkd):

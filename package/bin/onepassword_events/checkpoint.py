@@ -393,9 +393,10 @@ class KVStoreCheckpointStore:
     becomes a CheckpointError naming the collection and the operation.
     """
 
-    def __init__(self, collection, session_key, app):
+    def __init__(self, collection, session_key, app, **splunkd_address):
+        """splunkd_address: scheme, host and port, when known (else solnlib looks them up)."""
         self._collection = collection
-        self._kv = self._kv_call("open", lambda: _kv_checkpointer(collection, session_key, app))
+        self._kv = self._kv_call("open", lambda: _kv_checkpointer(collection, session_key, app, splunkd_address))
 
     def get(self, key):
         state = self._kv_call("read", lambda: self._kv.get(key))
@@ -428,10 +429,10 @@ class KVStoreCheckpointStore:
             ) from None
 
 
-def _kv_checkpointer(collection, session_key, app):
+def _kv_checkpointer(collection, session_key, app, splunkd_address):
     from solnlib.modular_input.checkpointer import KVStoreCheckpointer
 
-    return KVStoreCheckpointer(collection, session_key, app)
+    return KVStoreCheckpointer(collection, session_key, app, **splunkd_address)
 
 
 class MemoryCheckpointStore:
