@@ -437,3 +437,189 @@ def test_a_kvstore_checkpoint_that_is_not_json_says_how_to_start_again(splunkd):
             store.get("a.signinattempts")
         assert str(caught.value) == (f"the checkpoint a.signinattempts in {CHECKPOINT_COLLECTION} is not valid JSON; "
                                      "delete the input's checkpoints (recreate the input) to start again")
+
+
+# -- the file store's spare files: reused, never leaked, never followed, and a failed save ------
+import errno  # noqa: E402
+
+KEY = "in.auditevents"
+STATE_FILE = KEY + ".json"
+SPARE = ".tmp-" + STATE_FILE
+
+
+def _open_descriptors():
+    return len(os.listdir("/proc/self/fd"))
+
+
+needs_proc = pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc/self/fd")
+
+
+def _cursor_in(path):
+    return json.loads(path.read_text())["cursor"]
+
+
+def test_saves_write_into_the_file_the_previous_save_replaced(tmp_path, no_umask):
+    """From the second save on, a save creates no file: the state file's inode alternates
+    between two (each kept open here, so the kernel cannot hand its number to a new file),
+    every state file is private whatever the umask, and the spare is the one extra file."""
+    store = FileCheckpointStore(str(tmp_path))
+    path = tmp_path / STATE_FILE
+    kept, inodes = [], []
+    try:
+        for n in range(1, 8):
+            store.save(KEY, _state(n, size=(n * 53) % 90))
+            assert store.get(KEY)["cursor"] == "c%d" % n
+            assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+            kept.append(os.open(path, os.O_RDONLY))
+            inodes.append(os.fstat(kept[-1]).st_ino)
+        assert inodes[0] != inodes[1]
+        assert inodes == [inodes[0], inodes[1]] * 3 + [inodes[0]]
+        assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", SPARE, STATE_FILE]
+    finally:
+        for fd in kept:
+            os.close(fd)
+    store.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", STATE_FILE]
+
+
+@needs_proc
+@pytest.mark.parametrize("links", [True, False], ids=["hard links", "hard links refused"])
+def test_a_store_holds_at_most_two_descriptors_per_file_and_closing_releases_them(tmp_path, monkeypatch, links):
+    if not links:
+        monkeypatch.setattr("os.link", lambda *args: _raise(OSError(errno.EPERM, "Operation not permitted")))
+    before = _open_descriptors()
+    store = FileCheckpointStore(str(tmp_path))
+    keys = ["in.auditevents", "in.itemusages", "in.signinattempts"]
+    for n in range(1, 12):
+        for key in keys:
+            store.save(key, _state(n))
+        assert _open_descriptors() <= before + 1 + 2 * len(keys)  # the lock, then the state and its spare
+    held = _open_descriptors()
+    store.delete("in.itemusages")
+    assert _open_descriptors() <= held - (2 if links else 1)
+    store.close()
+    assert _open_descriptors() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", "in.auditevents.json", "in.signinattempts.json"]
+
+
+def _raise(error):
+    raise error
+
+
+_FAILURES = {
+    "disk full": ("pwrite", OSError(errno.ENOSPC, "No space left on device")),
+    "no descriptor left": ("open", OSError(errno.EMFILE, "Too many open files")),
+    "rename fails": ("replace", OSError(errno.EIO, "Input/output error")),
+    "Ctrl-C before the rename": ("replace", KeyboardInterrupt()),
+}
+
+
+@needs_proc
+@pytest.mark.parametrize("failure, saved_before", [
+    (failure, saved_before) for failure in _FAILURES for saved_before in range(4)
+    # a save opens a file only while it has no spare (its first two)
+    if not (failure == "no descriptor left" and saved_before >= 2)
+])
+def test_a_failed_save_keeps_the_old_state_leaves_no_file_or_descriptor_and_the_next_save_lands(
+        tmp_path, monkeypatch, failure, saved_before):
+    call, error = _FAILURES[failure]
+    before = _open_descriptors()
+    store = FileCheckpointStore(str(tmp_path))
+    for n in range(1, saved_before + 1):
+        store.save(KEY, _state(n))
+    with monkeypatch.context() as failing:
+        failing.setattr(os, call, lambda *args, **kwargs: _raise(error))
+        with pytest.raises(type(error) if isinstance(error, KeyboardInterrupt) else CheckpointError) as caught:
+            store.save(KEY, _state(99))
+    if isinstance(error, OSError):
+        assert str(caught.value) == (
+            f"checkpoint file {tmp_path / STATE_FILE} cannot be written ({error.strerror}); make room or fix "
+            "the state directory: the next run starts again from the last checkpoint saved")
+        assert caught.value.category == "checkpoint"
+    assert store.get(KEY) == (json.loads(_state(saved_before)) if saved_before else None)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".lock"] + ([STATE_FILE] if saved_before else [])
+    assert _open_descriptors() == before + 1  # the lock only
+    for n in (100, 101, 102):
+        store.save(KEY, _state(n))
+        assert _cursor_in(tmp_path / STATE_FILE) == "c%d" % n
+    store.close()
+    assert _open_descriptors() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", STATE_FILE]
+
+
+def test_a_state_written_in_pieces_is_written_whole(tmp_path, monkeypatch):
+    """POSIX lets a write write less than it was given: the save writes the rest."""
+    real_pwrite, calls = os.pwrite, []
+
+    def in_pieces(fd, data, offset):
+        calls.append(offset)
+        assert len(calls) < 200, "the save keeps writing the same piece"
+        return real_pwrite(fd, bytes(data[:4096]), offset)
+
+    monkeypatch.setattr(os, "pwrite", in_pieces)
+    store = FileCheckpointStore(str(tmp_path))
+    for n, size in enumerate([400, 30, 800, 2], start=1):
+        store.save(KEY, _state(n, size=size))
+        assert (tmp_path / STATE_FILE).read_text() == _state(n, size=size)
+    assert calls[:3] == [0, 4096, 8192]
+
+
+def test_a_spare_planted_as_a_symlink_is_not_followed(tmp_path, no_umask):
+    store = FileCheckpointStore(str(tmp_path / "state"))
+    victim = tmp_path / "victim"
+    victim.write_text("not yours")
+    os.symlink(victim, tmp_path / "state" / SPARE)
+    store.save(KEY, _state(1))
+    path = tmp_path / "state" / STATE_FILE
+    assert victim.read_text() == "not yours"
+    assert not path.is_symlink() and stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert store.get(KEY)["cursor"] == "c1"
+
+
+def test_a_spare_swapped_for_a_symlink_is_not_renamed_over_the_state(tmp_path):
+    """Someone moves the spare away and leaves a symlink to it in its place: the next save
+    neither writes through the link nor makes the state file a link."""
+    store = FileCheckpointStore(str(tmp_path / "state"))
+    for n in (1, 2):
+        store.save(KEY, _state(n))
+    moved = tmp_path / "moved"
+    os.replace(tmp_path / "state" / SPARE, moved)
+    os.symlink(moved, tmp_path / "state" / SPARE)
+    store.save(KEY, _state(3))
+    assert not (tmp_path / "state" / STATE_FILE).is_symlink()
+    assert store.get(KEY)["cursor"] == "c3" and _cursor_in(moved) == "c1"
+    store.save(KEY, _state(4))
+    assert store.get(KEY)["cursor"] == "c4" and _cursor_in(moved) == "c1"
+
+
+@needs_proc
+@pytest.mark.parametrize("removed", [[SPARE], [SPARE, STATE_FILE], [STATE_FILE]],
+                         ids=["the spare", "the spare and the state", "the state"])
+def test_files_deleted_by_hand_while_a_run_goes_on_do_not_stop_its_saves(tmp_path, removed):
+    before = _open_descriptors()
+    store = FileCheckpointStore(str(tmp_path))
+    for n in (1, 2):
+        store.save(KEY, _state(n))
+    for name in removed:
+        (tmp_path / name).unlink()
+    for n in (3, 4, 5):
+        store.save(KEY, _state(n))
+        assert store.get(KEY)["cursor"] == "c%d" % n
+    store.close()
+    assert _open_descriptors() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", STATE_FILE]
+
+
+def test_a_second_name_left_in_the_way_of_a_save_is_replaced(tmp_path):
+    """A save first gives the state file a second name (`.tmp-~` and its name); one already
+    there (a save whose clean-up failed) is replaced, and none is left once the store is closed."""
+    store = FileCheckpointStore(str(tmp_path))
+    for n in (1, 2):
+        store.save(KEY, _state(n))
+    (tmp_path / (".tmp-~" + STATE_FILE)).write_text("left over")
+    for n in (3, 4):
+        store.save(KEY, _state(n))
+        assert store.get(KEY)["cursor"] == "c%d" % n
+        assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", SPARE, STATE_FILE]
+    store.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", STATE_FILE]

@@ -196,3 +196,44 @@ def test_a_process_whose_worker_is_still_waiting_to_retry_exits_at_once():
     started = time.monotonic()
     subprocess.run([sys.executable, "-c", script, bin_dir, tests], check=True, timeout=30)
     assert time.monotonic() - started < 10  # not the 60 s of the worker's wait
+
+
+@pytest.mark.parametrize("fetcher_class", [FetchNow, ReadAhead])
+@responses.activate
+def test_pages_are_handed_over_in_the_order_asked_each_request_with_the_cursor_it_was_given(fetcher_class):
+    for n in range(1, 6):
+        responses.add(responses.POST, BASE + PATH, body=json.dumps(
+            {"cursor": "C%d" % n, "has_more": n < 5, "items": [{"uuid": "U%d" % n}]}))
+    fetcher = fetcher_class(api_client(), PATH)
+    fetcher.request({"cursor": "C0"})
+    handed = []
+    while True:
+        page = fetcher.page()
+        handed.append((page.cursor, [obj["uuid"] for _, obj in page.items]))
+        if not page.has_more:
+            break
+        fetcher.request({"cursor": page.cursor})  # read ahead, as the pager does before writing the page
+    fetcher.close()
+    assert handed == [("C%d" % n, ["U%d" % n]) for n in range(1, 6)]
+    assert [json.loads(call.request.body)["cursor"] for call in responses.calls] == ["C%d" % n for n in range(5)]
+
+
+@responses.activate
+def test_a_request_not_yet_sent_when_the_read_ahead_closes_is_never_sent():
+    """The pager asks for the next page and the run ends at once (a stop, a failed write):
+    that request must not reach the API after the run is over."""
+    responses.add(responses.POST, BASE + PATH, body=PAGE)
+    fetcher = ReadAhead(api_client(), PATH)
+    # the worker cannot take the request before close() does unless the interpreter switches
+    # threads in between; a long switch interval rules that out, so the test never depends on luck
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(5)
+    try:
+        fetcher.request({"cursor": "abc"})
+        started = time.monotonic()
+        fetcher.close()
+    finally:
+        sys.setswitchinterval(interval)
+    assert time.monotonic() - started < 1  # the worker ended at once, well within the grace
+    time.sleep(0.2)
+    assert len(responses.calls) == 0

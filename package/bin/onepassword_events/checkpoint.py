@@ -113,7 +113,14 @@ class FileCheckpointStore:
             ) from None
 
     def save(self, key, state_json):
-        self._spares.replace(self._path(key), state_json.encode("utf-8"))
+        path = self._path(key)
+        try:
+            self._spares.replace(path, state_json.encode("utf-8"))
+        except OSError as exc:  # a full disk, no descriptor left: the run stops, as it would for the KV store
+            raise CheckpointError(
+                f"checkpoint file {path} cannot be written ({_reason(exc)}); make room or fix the state "
+                "directory: the next run starts again from the last checkpoint saved"
+            ) from None
 
     def delete(self, key):
         path = self._path(key)
