@@ -107,7 +107,8 @@ def _parser():
     fetch.add_argument("--limit", default="1000", help="page size, 1-1000 (default 1000)")
     fetch.add_argument("--state-dir", help="directory of checkpoint files; a second run continues where this one stopped")
     fetch.add_argument("--format", choices=("jsonl", "splunk-xml"), default="jsonl")
-    fetch.add_argument("--input-name", default="cli", help="checkpoint and stanza name (default: cli)")
+    fetch.add_argument("--input-name", default="cli", type=_input_name,
+                       help=f"checkpoint and stanza name, 1 to {MAX_INPUT_NAME} characters (default: cli)")
     fetch.add_argument("--account-name", default="cli", help="account name recorded in checkpoints and the source field")
     fetch.add_argument("--index", default="default", help="index written in --format splunk-xml")
     fetch.add_argument("--run-deadline", default=None, metavar="SECONDS",
@@ -124,6 +125,18 @@ def _region(value):
         return name
     raise argparse.ArgumentTypeError(
         f"'{value}' is not a region; choose com, ent, ca or eu (or --base-url https://host for a gateway)")
+
+
+# the Inputs page's limit; the checkpoint file's name (and its spare's, 5 characters longer)
+# must stay within the file system's 255
+MAX_INPUT_NAME = 100
+
+
+def _input_name(value):
+    if not 1 <= len(value) <= MAX_INPUT_NAME:
+        raise argparse.ArgumentTypeError(
+            f"an input name of {len(value)} characters; use 1 to {MAX_INPUT_NAME}, as on the Inputs page")
+    return value
 
 
 def _base_url(value):

@@ -112,6 +112,20 @@ def test_bad_options_are_explained(api, capsys, argv, words):
     assert code == 2 and words in err and out == ""
 
 
+def test_an_input_name_is_taken_up_to_the_inputs_pages_100_characters(api, capsys, tmp_path):
+    name = "n" * 100
+    code, out, err = run(capsys, "fetch", "--event-types", "auditevents", "--state-dir", str(tmp_path),
+                         "--input-name", name)
+    assert code == 0, err
+    assert os.path.exists(tmp_path / f"{name}.auditevents.json")
+    for refused in ("n" * 101, ""):
+        with pytest.raises(SystemExit) as exited:  # argparse's usage error
+            cli.main(["fetch", "--input-name", refused])
+        out, err = capsys.readouterr()
+        assert exited.value.code == 2 and out == ""
+        assert f"an input name of {len(refused)} characters; use 1 to 100, as on the Inputs page" in err
+
+
 def test_runs_as_a_script_and_takes_no_token_argument(tmp_path):
     helped = subprocess.run([sys.executable, CLI, "fetch", "--help"], capture_output=True, text=True, timeout=60)
     assert helped.returncode == 0 and "--token" not in helped.stdout and "--state-dir" in helped.stdout
