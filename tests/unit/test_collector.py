@@ -118,7 +118,8 @@ def test_the_same_cursor_with_has_more_stops_the_stream_with_an_error(api, tmp_p
                   times=50)
     (run,), _ = collect(api, store)
     assert run.status == "error" and run.error.category == "malformed_response"
-    assert "sent back the cursor it was asked with" in run.error.message
+    assert run.error.message == ("events.1password.com sent back the cursor it was asked with with has_more=true; "
+                                 "paging would not progress, so this stream stops until the next run")
     assert len(api.stream_requests("signinattempts")) == 2
     assert store.get(checkpoint_key("in", "signinattempts"))["cursor"] == "c-signinattempts-00000001"
 
@@ -246,7 +247,9 @@ def test_the_same_page_under_new_cursors_stops_the_stream_at_the_repeat(api, tmp
     for n in range(20):
         api.fail_next("signinattempts", 200, json.dumps({"cursor": f"fresh-{n}", "has_more": True, "items": items}))
     (run,), sink = collect(api, store)
-    assert run.status == "error" and "previous page again" in run.error.message
+    assert run.status == "error" and run.error.message == (
+        "events.1password.com sent the events of the previous page again under a new cursor; paging would not "
+        "progress, so this stream stops until the next run")
     assert len(sink.uuids()) == 3  # the page once, never its repeats
     assert store.get(checkpoint_key("in", "signinattempts"))["cursor"] == "fresh-0"
 
@@ -445,6 +448,21 @@ def test_a_cursor_refused_in_the_middle_of_a_run_resets_and_the_run_goes_on(api)
     assert run.duplicates_skipped == 10 and run.status == "caught_up"
 
 
+def test_a_cursor_refused_again_after_a_reset_is_an_error_not_another_reset(api):
+    store = MemoryCheckpointStore()
+    api.add("signinattempts", [events.signin(n) for n in range(3)])
+    collect(api, store, limit=2)
+    api.add("signinattempts", [events.signin(n) for n in range(3, 6)])
+    api.fail_next("signinattempts", 400, '{"Error":{"Message":"Bad Request"}}')
+    api.fail_next("signinattempts", 200, json.dumps({"cursor": "c-fresh", "has_more": True, "items": []}))
+    api.fail_next("signinattempts", 400, '{"status":400,"message":"cursor expired again"}')
+    (run,), sink = collect(api, store, limit=2)
+    assert run.status == "error" and "cursor expired again" in str(run.error)
+    assert [set(body) for body in api.stream_requests("signinattempts")[2:]] == [{"cursor"}, {"limit", "start_time"},
+                                                                                 {"cursor"}]
+    assert store.get(checkpoint_key("in", "signinattempts"))["cursor"] == "c-fresh"
+
+
 def test_a_refused_first_request_is_an_error_after_that_one_request(api):
     api.add("signinattempts", [events.signin(0)])
     api.fail_next("signinattempts", 400, '{"status":400,"message":"start_time is invalid"}')
@@ -485,3 +503,53 @@ def test_by_default_the_next_page_is_asked_for_while_this_one_is_written(api, re
     options = {} if read_ahead else {"read_ahead": False}
     (run,), sink = collect(api, store, sink=WatchingSink(store), **options)
     assert seen == sent_while_writing and len(sink.uuids()) == 25
+
+
+def test_the_checkpoint_a_page_leaves(api, clock):
+    api.add("signinattempts", [events.signin(n, second=n) for n in range(3)])
+    store = MemoryCheckpointStore()
+    collect(api, store)
+    assert store.get(checkpoint_key("in", "signinattempts")) == {
+        "version": 2, "account": "acme", "host": "events.1password.com", "cursor": "c-signinattempts-00000003",
+        "newest_second": events.BASE + 2, "newest_time": timeparse.format_rfc3339(events.BASE + 2),
+        "recent_since": events.BASE + 2 - 900, "saved_at": clock,
+        "recent": [[events.BASE + 2, [events.signin(n)["uuid"] for n in range(3)]]]}
+
+
+def test_a_page_without_a_usable_time_leaves_the_recovery_point_where_it_was(api):
+    store = MemoryCheckpointStore()
+    api.add("signinattempts", [events.signin(0)])
+    collect(api, store)
+    api.add("signinattempts", [{"uuid": "NOTIME"}])  # read by cursor: the fake looks at no timestamp
+    (run,), sink = collect(api, store)
+    state = store.get(checkpoint_key("in", "signinattempts"))
+    assert sink.uuids() == ["NOTIME"] and state["cursor"] == "c-signinattempts-00000002"
+    assert (state["newest_second"], state["recent"]) == (events.BASE, [[events.BASE, [events.signin(0)["uuid"]]]])
+
+
+def test_an_event_of_the_first_second_of_1970_has_a_time(api):
+    store = MemoryCheckpointStore()
+    api.fail_next("signinattempts", 200, json.dumps(
+        {"cursor": "c1", "has_more": False, "items": [{"uuid": "EPOCH", "timestamp": "1970-01-01T00:00:00Z"}]}))
+    collect(api, store)
+    state = store.get(checkpoint_key("in", "signinattempts"))
+    assert (state["newest_second"], state["recent"]) == (0, [[0, ["EPOCH"]]])
+
+
+@pytest.mark.parametrize("pages, kept", [
+    # (events, second) per page, all in one run
+    ([(300, 0), (1000, 1000), (1000, 1001)], [1000, 1000]),  # the first page goes by its age: 2,000 UUIDs left
+    ([(300, 0), (1000, 1000), (1000, 1001), (1, 1002)], [1000, 1]),  # and then one UUID too many
+    ([(1000, 0), (1000, 0), (1, 0), (1000, 0)], [1, 1000]),  # by count alone, twice
+])
+def test_the_recovery_window_counts_what_it_keeps_as_pages_come_and_go(api, pages, kept):
+    number = 0
+    for index, (count, second) in enumerate(pages):
+        items = [events.signin(n, second=second) for n in range(number, number + count)]
+        number += count
+        api.fail_next("signinattempts", 200, json.dumps(
+            {"cursor": f"c{index}", "has_more": index < len(pages) - 1, "items": items}))
+    store = MemoryCheckpointStore()
+    (run,), _ = collect(api, store)
+    assert run.events == number
+    assert [len(uuids) for _, uuids in store.get(checkpoint_key("in", "signinattempts"))["recent"]] == kept

@@ -114,15 +114,17 @@ def test_a_refused_cursor_is_recorded_with_where_the_stream_restarts_and_how_man
 
 def test_events_without_a_time_or_from_the_future_are_counted_in_one_warning_per_page(api, logged):
     future = timeparse.format_rfc3339(int(collector_module.time.time()) + 3600)
-    page = [events.signin(0), {"uuid": "NOTIME"}, {"uuid": "BADTIME", "timestamp": "yesterday"}, "not an object",
-            {"uuid": "FUTURE", "timestamp": future}]
-    api.fail_next("signinattempts", 200, json.dumps({"cursor": "c1", "has_more": False, "items": page}))
+    page = [{"uuid": "FUTURE1", "timestamp": future}, {"uuid": "FUTURE2", "timestamp": future}, events.signin(0),
+            {"uuid": "NOTIME"}, {"uuid": "BADTIME", "timestamp": "yesterday"}, "not an object", events.signin(1)]
+    api.fail_next("signinattempts", 200, json.dumps({"cursor": "c1", "has_more": True, "items": page}))
+    api.fail_next("signinattempts", 200, json.dumps({"cursor": "c2", "has_more": False, "items": [{"uuid": "NOTIME2"}]}))
     (run,), sink = collect(api, MemoryCheckpointStore(), logger=logged)
-    assert run.events == 5
-    assert logged.lines() == [("WARNING", "event=odd_events stream=signinattempts without_time=3 later_than_now=1 "
-                                          "reason=\"written as they are; events without a usable time get the time "
-                                          "they are indexed, and future times move neither the checkpoint's recovery "
-                                          "point nor the lag\"")]
+    assert run.events == 8
+    reason = ("reason=\"written as they are; events without a usable time get the time they are indexed, and future "
+              "times move neither the checkpoint's recovery point nor the lag\"")
+    assert logged.lines() == [
+        ("WARNING", "event=odd_events stream=signinattempts without_time=3 later_than_now=2 " + reason),
+        ("WARNING", "event=odd_events stream=signinattempts without_time=1 later_than_now=0 " + reason)]
 
 
 def test_a_page_of_ordinary_events_writes_no_record(api, logged):
