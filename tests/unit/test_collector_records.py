@@ -29,7 +29,8 @@ def logged(caplog):
     caplog.set_level(logging.DEBUG, logger=LOGGER)
     logger = logging.getLogger(LOGGER)
     logger.lines = lambda: [(r.levelname, r.getMessage()) for r in caplog.records if r.name == LOGGER]
-    return logger
+    yield logger
+    del logger.lines  # the logger outlives the test; its caplog does not
 
 
 def test_a_start_time_older_than_the_retention_is_moved_to_an_hour_inside_it_and_says_so(logged):
