@@ -282,6 +282,7 @@ class Collector:
         written event and skip the UUIDs written since then."""
         run.recovered = True
         run.cursor = None
+        run.last_page = None  # the reset reads back over what was written: not a page repeated by the server
         if run.newest_second is not None:
             since = run.recent_since if run.recent_since is not None else run.newest_second
             run.reset_from = min(since, run.newest_second)
