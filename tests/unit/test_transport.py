@@ -17,7 +17,7 @@ import time
 import pytest
 
 from onepassword_events.client import EventsApiClient, RetryPolicy
-from onepassword_events.errors import (HostUnreachableError, MalformedResponseError, ProxyError, ServerError,
+from onepassword_events.errors import (AuthError, HostUnreachableError, MalformedResponseError, ProxyError, ServerError,
                                       StopRequested, TransportError)
 from helpers.tokens import make_token
 
@@ -595,3 +595,35 @@ def test_a_connection_never_accepted_times_out_by_the_connect_timeout():
         finally:
             for filler in fillers:
                 filler.close()
+
+
+@pytest.mark.parametrize("unread", ["reset", "closed"])
+def test_an_answer_sent_before_the_request_was_read_is_still_the_answer(unread):
+    """A gateway may refuse a request from its headers alone and close without reading the rest;
+    sending the rest then fails (EPIPE or ECONNRESET), and the answer it sent is what the user sees."""
+    answer = b'{"Error":{"Message":"Unauthorized"}}'
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+
+        def serve():
+            conn, _ = listener.accept()
+            with conn:
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    head += conn.recv(4096)
+                conn.sendall(b"HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\n"
+                             b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(answer), answer))
+                if unread == "closed":
+                    conn.shutdown(socket.SHUT_WR)
+                    time.sleep(0.2)
+                # closing with the request's body unread resets the connection
+
+        server = threading.Thread(target=serve, daemon=True)
+        server.start()
+        with EventsApiClient("http://127.0.0.1:%d" % listener.getsockname()[1], make_token(),
+                             sleep=lambda s: None, retry=RetryPolicy(budget=0, max_attempts=1),
+                             connect_timeout=1, read_timeout=5) as api:
+            with pytest.raises(AuthError, match="HTTP 401"):
+                api.fetch_page(PATH, {"cursor": "x" * 16_000_000})  # far more than the socket buffers hold
+        server.join(5)
