@@ -1,6 +1,7 @@
 import errno
 import http.client
 import json
+import os
 import socket
 import ssl
 
@@ -8,7 +9,6 @@ import pytest
 import requests
 import responses
 
-from onepassword_events import USER_AGENT
 from onepassword_events.client import EventsApiClient, RetryPolicy
 from onepassword_events.errors import (
     AuthError,
@@ -43,6 +43,10 @@ def verify_failure(code):
     return error
 
 
+with open(os.path.join(os.path.dirname(__file__), "..", "..", "globalConfig.json"), encoding="utf-8") as _config:
+    SHIPPED_VERSION = json.load(_config)["meta"]["version"]
+
+
 def client(sleeps=None, **kwargs):
     return EventsApiClient(BASE, TOKEN, sleep=sleeps if sleeps is not None else Sleeps(), **kwargs)
 
@@ -54,7 +58,8 @@ def test_sends_bearer_token_json_body_and_user_agent():
     sent = responses.calls[0].request
     assert sent.headers["Authorization"] == "Bearer " + TOKEN
     assert sent.headers["Content-Type"] == "application/json"
-    assert sent.headers["User-Agent"] == USER_AGENT and "TA-1password-events/" in USER_AGENT
+    # the add-on's name and the version it ships as (UCC writes app.conf's version from globalConfig.json)
+    assert sent.headers["User-Agent"] == f"TA-1password-events/{SHIPPED_VERSION}"
     assert json.loads(sent.body) == {"limit": 1000, "start_time": "2026-01-01T00:00:00Z"}
     assert page.items == [('{"uuid": "U1"}', {"uuid": "U1"})]
 
