@@ -60,13 +60,23 @@ def _newest_source_mtime():
 def built_addon():
     """output/TA-1password-events (and its package in dist/), rebuilt without the AppInspect
     gate when missing or older than the sources."""
-    marker = os.path.join(ADDON_DIR, "VERSION")
-    packages = [n for n in os.listdir(os.path.join(ROOT, "dist")) if n.endswith(".tar.gz")] \
-        if os.path.isdir(os.path.join(ROOT, "dist")) else []
-    if not packages or not os.path.exists(marker) or os.path.getmtime(marker) < _newest_source_mtime():
-        result = subprocess.run([os.path.join(ROOT, "ucc_build.sh"), "--skip-appinspect"], cwd=ROOT,
-                                capture_output=True, text=True, timeout=1200)
-        assert result.returncode == 0, f"build failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    import fcntl
+    import hashlib
+    import tempfile
+
+    # one build at a time: pytest-xdist workers that all find the build stale would otherwise
+    # rebuild output/ together, each deleting what another is reading
+    lock_path = os.path.join(tempfile.gettempdir(),
+                             "ta-1password-events-build-%s.lock" % hashlib.sha1(ROOT.encode()).hexdigest()[:12])
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        marker = os.path.join(ADDON_DIR, "VERSION")
+        packages = [n for n in os.listdir(os.path.join(ROOT, "dist")) if n.endswith(".tar.gz")] \
+            if os.path.isdir(os.path.join(ROOT, "dist")) else []
+        if not packages or not os.path.exists(marker) or os.path.getmtime(marker) < _newest_source_mtime():
+            result = subprocess.run([os.path.join(ROOT, "ucc_build.sh"), "--skip-appinspect"], cwd=ROOT,
+                                    capture_output=True, text=True, timeout=1200)
+            assert result.returncode == 0, f"build failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     return ADDON_DIR
 
 
