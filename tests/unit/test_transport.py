@@ -605,13 +605,18 @@ def test_an_answer_sent_before_the_request_was_read_is_still_the_answer(unread):
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(1)
+        listener.settimeout(5)
 
         def serve():
             conn, _ = listener.accept()
             with conn:
+                conn.settimeout(5)
                 head = b""
-                while b"\r\n\r\n" not in head:
-                    head += conn.recv(4096)
+                while b"\r\n\r\n" not in head and len(head) < 65536:
+                    piece = conn.recv(4096)
+                    if not piece:
+                        return
+                    head += piece
                 conn.sendall(b"HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\n"
                              b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(answer), answer))
                 if unread == "closed":
