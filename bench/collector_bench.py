@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -241,68 +242,87 @@ def bench_requests(args):
 
 
 def bench_idle(args):
-    """The generated input script, started as splunkd starts it, against the fake
-    splunkd (real solnlib config reads and KV store checkpoints over HTTP)."""
+    """The generated input script, started as splunkd starts it, against the fake splunkd
+    over HTTPS as splunkd's management port speaks (real config reads and KV store checkpoints).
+    With --baseline, a build of an earlier commit runs in the same interleaved rounds."""
+    import ssl
+
     import certifi
     from splunkd_fake import FakeSplunkd
 
     print(f"== CPU of one idle input run: bin/onepassword.py as splunkd starts it (process start, imports, "
-          f"account/proxy/log-level reads, 1 request per stream x3 with a certifi-sized CA bundle, KV checkpoints), "
-          f"bytecode cached, "
-          f"{args.idle_runs} runs")
+          f"account/proxy/log-level reads, 1 request per stream x3 with a certifi-sized CA bundle, KV checkpoints; "
+          f"splunkd over HTTPS), bytecode cached, {args.idle_runs} interleaved rounds")
     streams = ["signinattempts", "itemusages", "auditevents"]
+    builds = {"this build": ADDON}
+    if args.baseline:
+        builds["baseline"] = os.path.abspath(args.baseline)
     with EventsApiSimulator(seed=5, signinattempts=10, itemusages=10, auditevents=10, late_fraction=0,
-                            tls=True) as sim, \
-            FakeSplunkd() as splunkd:
-        app = splunkd.install_app(ADDON)
-        # certifi's bundle plus the simulator's certificate: a CA bundle of the size every real run loads
-        bundle = os.path.join(splunkd.splunk_home, "bench-ca-bundle.pem")
-        with open(bundle, "w") as out, open(certifi.where()) as public, open(sim.cert_file) as own:
-            out.write(public.read() + own.read())
-        splunkd.set_account("bench", token=sim.token, region="custom", custom_url=sim.url, ca_bundle=bundle)
-        script = os.path.join(app, "bin", "onepassword.py")
-        definition = splunkd.input_definition({"onepassword://bench": {"account": "bench", "index": "main",
-                                                                       "interval": "60"}}).encode()
-        command = splunkd.python_command(PYTHON, script)
-        env = splunkd.env(PYENV)
+                            tls=True) as sim:
+        splunkd_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)  # splunkd's own (self-signed) certificate
+        splunkd_tls.load_cert_chain(sim.cert_file, sim.key_file)
+        with FakeSplunkd(tls_context=splunkd_tls) as splunkd:
+            # certifi's bundle plus the simulator's certificate: a CA bundle of the size every real run loads
+            bundle = os.path.join(splunkd.splunk_home, "bench-ca-bundle.pem")
+            with open(bundle, "w") as out, open(certifi.where()) as public, open(sim.cert_file) as own:
+                out.write(public.read() + own.read())
+            splunkd.set_account("bench", token=sim.token, region="custom", custom_url=sim.url, ca_bundle=bundle)
+            definition = splunkd.input_definition({"onepassword://bench": {"account": "bench", "index": "main",
+                                                                           "interval": "60"}}).encode()
+            env = splunkd.env(PYENV)
+            commands = {}
+            for label, build in builds.items():
+                if label == "this build":
+                    app = splunkd.install_app(build)
+                else:  # same app name, same confs: only its code runs, from outside etc/apps
+                    app = os.path.join(splunkd.splunk_home, "baseline", os.path.basename(build))
+                    shutil.copytree(build, app, ignore=shutil.ignore_patterns("__pycache__"))
+                commands[label] = splunkd.python_command(PYTHON, os.path.join(app, "bin", "onepassword.py"))
+                if label == "this build":
+                    # floors, in the same rounds: a process that only imports what the generated script
+                    # itself imports, and one that imports everything the input imports but runs nothing
+                    for name, imports in IDLE_FLOORS.items():
+                        floor_script = os.path.join(app, "bin", f"bench_idle_{name}.py")
+                        with open(floor_script, "w") as out:
+                            out.write(imports + "\n")
+                        commands[name] = splunkd.python_command(PYTHON, floor_script)
 
-        # floors, in the same runs: a process that only imports what the generated script
-        # itself imports, and one that imports everything the input imports but runs nothing
-        floors = {}
-        for name, imports in IDLE_FLOORS.items():
-            floor_script = os.path.join(app, "bin", f"bench_idle_{name}.py")
-            with open(floor_script, "w") as out:
-                out.write(imports + "\n")
-            floors[name] = splunkd.python_command(PYTHON, floor_script)
+            def one_run(argv):
+                # getrusage, not os.times: the latter counts in clock ticks (10 ms here), too coarse for a run of 0.2 s
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                result = subprocess.run(argv, input=definition, capture_output=True, env=env,
+                                        cwd=splunkd.splunk_home, preexec_fn=lambda: pin(COLLECTOR_CPU), timeout=120)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                if result.returncode != 0:
+                    raise SystemExit(f"input run failed:\n{result.stderr.decode()[-2000:]}")
+                return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
-        def one_run(argv=command):
-            # getrusage, not os.times: the latter counts in clock ticks (10 ms here), too coarse for a run of 0.2 s
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            result = subprocess.run(argv, input=definition, capture_output=True, env=env, cwd=splunkd.splunk_home,
-                                    preexec_fn=lambda: pin(COLLECTOR_CPU), timeout=120)
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            if result.returncode != 0:
-                raise SystemExit(f"input run failed:\n{result.stderr.decode()[-2000:]}")
-            return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-
-        one_run()  # drains the 30 events and writes the bytecode caches, as the first run on a host does
-        for argv in floors.values():
-            one_run(argv)
-        cpu = []
-        floor_cpu = {name: [] for name in floors}
-        for _ in range(args.idle_runs):
-            sim.clear_log()
-            cpu.append(one_run())
-            assert [sim.count(s) for s in streams] == [1, 1, 1], [sim.count(s) for s in streams]
-            for name, argv in floors.items():
-                floor_cpu[name].append(one_run(argv))
-        checkpoints = len(splunkd.kv_records())
-    print(f"  CPU ms per idle run {median_range([c * 1000 for c in cpu], '{:.0f}')} "
-          f"(requests per stream 1; {checkpoints} KV checkpoints)")
+            one_run(commands["this build"])  # drains the 30 events and writes the bytecode caches
+            for argv in commands.values():
+                one_run(argv)
+            cpu = {label: [] for label in commands}
+            asked = {}
+            for _ in range(args.idle_runs):
+                for label, argv in commands.items():
+                    sim.clear_log()
+                    splunkd.clear_requests()
+                    cpu[label].append(one_run(argv))
+                    if label in builds:
+                        assert [sim.count(s) for s in streams] == [1, 1, 1], [sim.count(s) for s in streams]
+                        asked[label] = (len(splunkd.requests), len({r.connection for r in splunkd.requests}))
+            checkpoints = len(splunkd.kv_records())
+    for label in builds:
+        requests_, connections = asked[label]
+        print(f"  {label}: CPU ms per idle run {median_range([c * 1000 for c in cpu[label]], '{:.0f}')} "
+              f"(Events API requests per stream 1; splunkd: {requests_} requests over {connections} connections; "
+              f"{checkpoints} KV checkpoints)")
+    if args.baseline:
+        ratios = [new / old for new, old in zip(cpu["this build"], cpu["baseline"])]
+        print(f"  this build / baseline, per round: {median_range(ratios, '{:.2f}')}x")
     for name, imports in IDLE_FLOORS.items():
         print(f"  floor, {IDLE_FLOOR_NAMES[name]} ({imports}): CPU ms "
-              f"{median_range([c * 1000 for c in floor_cpu[name]], '{:.0f}')}")
-    return {"cpu_s": cpu, "floor_cpu_s": floor_cpu}
+              f"{median_range([c * 1000 for c in cpu[name]], '{:.0f}')}")
+    return {"cpu_s": cpu}
 
 
 IDLE_FLOORS = {
@@ -348,6 +368,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--rounds", type=int, help="interleaved rounds of the per-request part (default: 5, --quick 3)")
+    parser.add_argument("--baseline", metavar="ADDON_DIR",
+                        help="idle step: a built add-on (output/TA-1password-events of an earlier commit) to run "
+                             "in the same interleaved rounds")
     parser.add_argument("--only", choices=["throughput", "go", "per_request", "memory", "requests", "idle", "rate"], action="append")
     args = parser.parse_args()
     args.runs = 1 if args.quick else 3

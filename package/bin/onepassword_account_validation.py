@@ -34,19 +34,20 @@ class AccountValidationHandler(AdminExternalHandler):
         AdminExternalHandler.setup(self)
 
     def handleCreate(self, confInfo):
-        edge = SplunkEdge(self.getSessionKey())
-        self._authorize(edge)
-        self._validate(edge)
+        with SplunkEdge(self.getSessionKey()) as edge:
+            self._authorize(edge)
+            self._validate(edge)
         AdminExternalHandler.handleCreate(self, confInfo)
 
     def handleEdit(self, confInfo):
-        edge = SplunkEdge(self.getSessionKey())
-        self._authorize(edge)
-        self._validate(edge)
+        with SplunkEdge(self.getSessionKey()) as edge:
+            self._authorize(edge)
+            self._validate(edge)
         AdminExternalHandler.handleEdit(self, confInfo)
 
     def handleRemove(self, confInfo):
-        self._authorize(SplunkEdge(self.getSessionKey()))
+        with SplunkEdge(self.getSessionKey()) as edge:
+            self._authorize(edge)
         AdminExternalHandler.handleRemove(self, confInfo)
 
     def _authorize(self, edge):

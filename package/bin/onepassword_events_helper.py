@@ -44,6 +44,7 @@ def stream_events(inputs, event_writer):
             collect_input(full_name, item, edge, stream, stop)
     finally:
         stream.close()
+        edge.close()
 
 
 def collect_input(full_name, item, edge, stream, stop_requested=lambda: False):

@@ -17,7 +17,8 @@ from onepassword_events.streams import STREAM_NAMES
 class InputCheckpointHandler(AdminExternalHandler):
     def handleRemove(self, confInfo):
         input_name = str(self.callerArgs.id)
-        delete_checkpoints(SplunkEdge(self.getSessionKey()), input_name)
+        with SplunkEdge(self.getSessionKey()) as edge:
+            delete_checkpoints(edge, input_name)
         AdminExternalHandler.handleRemove(self, confInfo)
 
 

@@ -106,7 +106,8 @@ def identify(caller_token, splunkd_uri):
     try:
         if not caller_token:
             raise ValueError("no session")
-        return SplunkEdge(caller_token, splunkd_uri).caller_identity()
+        with SplunkEdge(caller_token, splunkd_uri) as edge:
+            return edge.caller_identity()
     except Exception as exc:  # fail closed: no identity, no change
         raise Refused(500, "Review not saved: could not check your Splunk capabilities "
                            f"({type(exc).__name__}). Try again, or ask a Splunk admin to look for errors in "

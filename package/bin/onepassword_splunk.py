@@ -21,24 +21,43 @@ class SplunkEdge:
 
     splunkd_uri: where splunkd listens, when the caller knows it (the input's definition
     names it; a persistent REST handler is told in its request). Otherwise it is looked
-    up once per edge: solnlib would ask splunkd for server.conf and web.conf again for
-    every client it builds, two REST calls each.
+    up once per edge. Every question goes over one connection (onepassword_splunkd says
+    why not solnlib's clients); close() ends it.
     """
 
     def __init__(self, session_key, splunkd_uri=None):
         self.session_key = session_key
         self.splunkd_uri = splunkd_uri
+        self._splunkd = None
         self._settings = None
+
+    def splunkd(self):
+        """The edge's connection to splunkd (onepassword_splunkd.Splunkd), made on first use."""
+        if self._splunkd is None:
+            from onepassword_splunkd import Splunkd
+
+            if self.splunkd_uri is None:
+                from solnlib.splunkenv import get_splunkd_uri
+
+                self.splunkd_uri = get_splunkd_uri(self.session_key)
+            self._splunkd = Splunkd(self.splunkd_uri, self.session_key, ADDON_NAME)
+        return self._splunkd
+
+    def close(self):
+        if self._splunkd is not None:
+            self._splunkd.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_):
+        self.close()
 
     def splunkd_address(self):
         """{"scheme", "host", "port"} of splunkd, for solnlib's clients."""
         import urllib.parse
 
-        if self.splunkd_uri is None:
-            from solnlib.splunkenv import get_splunkd_uri
-
-            self.splunkd_uri = get_splunkd_uri(self.session_key)
-        uri = urllib.parse.urlparse(self.splunkd_uri)
+        uri = urllib.parse.urlparse(self.splunkd().uri)
         return {"scheme": uri.scheme, "host": uri.hostname, "port": uri.port}
 
     def logger_for_input(self, input_name):
@@ -52,62 +71,39 @@ class SplunkEdge:
         logger.setLevel(self.read_log_level(logger))
         return logger
 
-    def _conf_manager(self, conf_name):
-        from solnlib import conf_manager
-
-        return conf_manager.ConfManager(self.session_key, ADDON_NAME,
-                                        realm=f"__REST_CREDENTIAL__#{ADDON_NAME}#configs/conf-{conf_name}",
-                                        **self.splunkd_address())
-
     def _settings_conf(self):
-        """The Logging and Proxy tabs' conf file, listed once per edge (its stanzas are read fresh)."""
+        """The Logging and Proxy tabs' stanzas, listed once per edge ({} before the admin saves a tab)."""
         if self._settings is None:
-            self._settings = self._conf_manager(SETTINGS_CONF).get_conf(SETTINGS_CONF)
+            self._settings = self.splunkd().conf_stanzas(SETTINGS_CONF) or {}
         return self._settings
 
     def read_log_level(self, logger):
         """The Logging tab's level; INFO, with an error logged, when it cannot be read (as solnlib's get_log_level)."""
-        from solnlib import conf_manager
+        from onepassword_splunkd import SplunkdError
 
         try:
             settings = self._settings_conf()
-        except conf_manager.ConfManagerException:
-            logger.error(f"Failed to fetch configuration file {SETTINGS_CONF}, taking INFO as log level.")
+        except SplunkdError as exc:
+            logger.error(f"Failed to fetch configuration file {SETTINGS_CONF} ({exc.reason}), taking INFO as log level.")
             return "INFO"
-        try:
-            return settings.get("logging").get("loglevel", "INFO")
-        except conf_manager.ConfStanzaNotExistException:
+        if "logging" not in settings:
             logger.error(f'"logging" stanza does not exist under {SETTINGS_CONF}, taking INFO as log level.')
             return "INFO"
+        return settings["logging"].get("loglevel", "INFO")
 
     def read_account(self, account_name):
         """The account stanza with its token decrypted, or None if it does not exist."""
-        from solnlib import conf_manager
-
-        try:
-            return self._conf_manager(ACCOUNT_CONF).get_conf(ACCOUNT_CONF).get(account_name)
-        except (conf_manager.ConfStanzaNotExistException, conf_manager.ConfManagerException):
-            # no such stanza, or no account saved yet at all (splunkd has no such conf file)
-            return None
+        splunkd = self.splunkd()
+        fields = splunkd.conf_stanza(ACCOUNT_CONF, account_name)
+        return None if fields is None else splunkd.decrypted(ACCOUNT_CONF, account_name, fields)
 
     def read_proxy(self, logger):
         """The Proxy tab's stanza, its password decrypted ({} when it was never saved).
 
         A failure to read splunkd is raised, not taken as "no proxy": running without
         the proxy would hide it."""
-        from solnlib import conf_manager
-
-        try:
-            settings = self._settings_conf()
-        except Exception as exc:  # noqa: BLE001 - as solnlib's get_proxy_dict: any failure to read splunkd
-            raise conf_manager.ConfManagerException(f"Failed to fetch configuration file '{SETTINGS_CONF}'.") from exc
-        try:
-            proxy = settings.get("proxy")
-        except conf_manager.ConfStanzaNotExistException:
-            return {}
-        for key in ("disabled", "eai:access", "eai:appName", "eai:userName"):  # what get_proxy_dict drops
-            proxy.pop(key, None)
-        return proxy
+        proxy = self._settings_conf().get("proxy")
+        return {} if proxy is None else self.splunkd().decrypted(SETTINGS_CONF, "proxy", proxy)
 
     def proxy_url(self, logger):
         """The Proxy tab as one URL, or None; a ConfigurationError when its settings do not make one."""
@@ -118,7 +114,7 @@ class SplunkEdge:
     def checkpoint_store(self):
         from onepassword_events.checkpoint import KVStoreCheckpointStore
 
-        return KVStoreCheckpointStore(CHECKPOINT_COLLECTION, self.session_key, ADDON_NAME, **self.splunkd_address())
+        return KVStoreCheckpointStore(CHECKPOINT_COLLECTION, self.splunkd())
 
     def events_ingested(self, logger, full_name, sourcetype, count, index, account):
         """The line Splunk's monitoring dashboards count ingested events by."""
@@ -134,10 +130,7 @@ class SplunkEdge:
 
     def caller_identity(self):
         """(user name, set of capabilities) of the session's user, as splunkd sees them."""
-        import json
-
-        body = self.rest_client().get("/services/authentication/current-context", output_mode="json").body.read()
-        content = json.loads(body)["entry"][0]["content"]
+        content = self.splunkd().get("/services/authentication/current-context")["entry"][0]["content"]
         return content["username"], set(content.get("capabilities") or [])
 
 

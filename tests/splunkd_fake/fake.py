@@ -66,7 +66,8 @@ CRED_END_MARK = (
 CRED_CHUNK = 255
 ENCRYPTED = "******"  # what the conf holds for an encrypted field
 
-Request = namedtuple("Request", "method path query status authorized kind user", defaults=(None,))
+# connection: the client's (address, port), the same for requests sent over one kept-alive connection
+Request = namedtuple("Request", "method path query status authorized kind user connection", defaults=(None, None))
 
 
 def credential_realm(app, conf):
@@ -1054,7 +1055,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             session = splunkd._session(self.headers)
             splunkd.requests.append(Request(
                 method, unquote(parts.path), query, status, session is not None, kind,
-                session["name"] if session else None,
+                session["name"] if session else None, tuple(self.client_address[:2]),
             ))
         self.send_response(status)
         self.send_header("Content-Type", content_type)

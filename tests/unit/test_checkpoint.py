@@ -407,26 +407,26 @@ def test_the_memory_store_keeps_states_for_the_process():
 
 # -- the KV store's failures -------------------------------------------------------------------
 def test_a_kvstore_that_keeps_failing_names_the_operation_and_status(splunkd, monkeypatch):
-    import solnlib.utils
+    import onepassword_splunkd
 
-    monkeypatch.setattr(solnlib.utils.time, "sleep", lambda seconds: None)  # solnlib's backoff between tries
+    monkeypatch.setattr(onepassword_splunkd, "RETRY_WAITS", (0, 0, 0))
     store = SplunkEdge(splunkd.session_key).checkpoint_store()
     store.save("a.signinattempts", json.dumps({"cursor": "c"}))
     for operation, call in [("read", lambda: store.get("a.signinattempts")),
                             ("write", lambda: store.save("a.signinattempts", "{}")),
                             ("delete from", lambda: store.delete("a.signinattempts"))]:
-        splunkd.fail_kvstore(times=4, status=500)  # solnlib's first try and its 3 retries
+        splunkd.fail_kvstore(times=4, status=500)  # the first try and its 3 retries
         with pytest.raises(CheckpointError) as caught:
             call()
         assert str(caught.value) == (f"could not {operation} the KV store collection {CHECKPOINT_COLLECTION} "
-                                     "(HTTPError HTTP 500); check the KV store status in splunkd.log")
+                                     "(HTTP 500); check the KV store status in splunkd.log")
         assert caught.value.category == "checkpoint"
     assert splunkd.kv_states() == {"a.signinattempts": {"cursor": "c"}}
     splunkd.stop()  # splunkd is down when the next run opens its checkpoints
     with pytest.raises(CheckpointError) as caught:
         SplunkEdge(splunkd.session_key).checkpoint_store()
     assert str(caught.value) == (f"could not open the KV store collection {CHECKPOINT_COLLECTION} "
-                                 "(ConnectionError); check the KV store status in splunkd.log")
+                                 "(connection refused); check the KV store status in splunkd.log")
 
 
 def test_a_kvstore_checkpoint_that_is_not_json_says_how_to_start_again(splunkd):

@@ -102,7 +102,7 @@ def test_the_write_capability_is_declared_to_splunkd(tab):
 
 
 def test_when_splunkd_cannot_say_who_calls_nothing_is_saved(tab, splunkd):
-    splunkd.fail_requests("auth", times=1, status=503)
+    splunkd.fail_requests("auth", times=4, status=503)  # the first try and its 3 retries
     refused = tab.call("create", {"region": "auto", "token": make_token()})
     assert refused.status == 500 and "could not check your Splunk capabilities" in str(refused)
     assert tab.saved == []

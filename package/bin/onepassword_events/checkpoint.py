@@ -10,6 +10,7 @@ encodes it, reusing what it encoded before) and give it back decoded.
 import json
 import os
 import re
+from urllib.parse import quote
 
 from .errors import CollectorError
 
@@ -394,33 +395,66 @@ def _try_lock(handle):
 
 
 class KVStoreCheckpointStore:
-    """The add-on's KV store collection, through solnlib (inside Splunk).
+    """The add-on's KV store collection (inside Splunk), in the record format of solnlib's
+    KVStoreCheckpointer: {"_key": key, "state": json.dumps(what was saved)}.
 
-    Every failure of the KV store (not ready, unreachable, refusing a write)
-    becomes a CheckpointError naming the collection and the operation.
+    splunkd: the edge's connection (onepassword_splunkd.Splunkd). Every failure of the KV
+    store (not ready, unreachable, refusing a write) becomes a CheckpointError naming the
+    collection and the operation.
     """
 
-    def __init__(self, collection, session_key, app, **splunkd_address):
-        """splunkd_address: scheme, host and port, when known (else solnlib looks them up)."""
+    def __init__(self, collection, splunkd):
         self._collection = collection
-        self._kv = self._kv_call("open", lambda: _kv_checkpointer(collection, session_key, app, splunkd_address))
+        self._splunkd = splunkd
+        self._data = "storage/collections/data/" + quote(collection, safe="")
+        self._kv_call("open", self._open)
+
+    def _open(self):
+        """collections.conf declares the collection; create it when splunkd lacks it all the same,
+        or every run would collect from the start and fail at its first save."""
+        config = "storage/collections/config/"
+        try:
+            self._splunkd.request("GET", config + quote(self._collection, safe=""))
+        except Exception as exc:  # noqa: BLE001 - the connection's error, whatever its type
+            if getattr(exc, "status", None) != 404:
+                raise
+            self._splunkd.request("POST", config, form={"name": self._collection, "field.state": "string"})
 
     def get(self, key):
-        state = self._kv_call("read", lambda: self._kv.get(key))
-        if isinstance(state, str):  # saved as JSON text; older versions saved the object itself
-            try:
+        record = self._kv_call("read", lambda: self._record(key))
+        if record is None:
+            return None
+        try:
+            state = json.loads(record["state"])
+            if isinstance(state, str):  # saved as JSON text; older versions saved the object itself
                 state = json.loads(state)
-            except (ValueError, RecursionError):
-                raise CheckpointError(f"the checkpoint {key} in {self._collection} is not valid JSON; "
-                                      "delete the input's checkpoints (recreate the input) to start again") from None
+        except (ValueError, RecursionError, TypeError, KeyError):
+            raise CheckpointError(f"the checkpoint {key} in {self._collection} is not valid JSON; "
+                                  "delete the input's checkpoints (recreate the input) to start again") from None
         return state
 
+    def _record(self, key):
+        try:
+            return self._splunkd.request("GET", f"{self._data}/{quote(key, safe='')}")
+        except Exception as exc:  # noqa: BLE001 - the connection's error, whatever its type
+            if getattr(exc, "status", None) == 404:
+                return None
+            raise
+
     def save(self, key, state_json):
-        # solnlib stores json.dumps(value): the text is kept as a JSON string
-        self._kv_call("write", lambda: self._kv.update(key, state_json))
+        # the state is kept as a JSON string of the JSON text, as solnlib's checkpointer stored it
+        record = {"_key": key, "state": json.dumps(state_json)}
+        self._kv_call("write", lambda: self._splunkd.request("POST", f"{self._data}/batch_save", body=[record]))
 
     def delete(self, key):
-        self._kv_call("delete from", lambda: self._kv.delete(key))
+        self._kv_call("delete from", lambda: self._record_deleted(key))
+
+    def _record_deleted(self, key):
+        try:
+            self._splunkd.request("DELETE", f"{self._data}/{quote(key, safe='')}")
+        except Exception as exc:  # noqa: BLE001 - the connection's error, whatever its type
+            if getattr(exc, "status", None) != 404:  # already gone
+                raise
 
     def close(self):
         pass
@@ -428,18 +462,14 @@ class KVStoreCheckpointStore:
     def _kv_call(self, operation, call):
         try:
             return call()
-        except Exception as exc:  # noqa: BLE001 - splunklib, solnlib, socket and JSON errors alike
-            status = getattr(exc, "status", None)
+        except CheckpointError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the connection's errors and JSON errors alike
+            reason = getattr(exc, "reason", None) or type(exc).__name__
             raise CheckpointError(
                 f"could not {operation} the KV store collection {self._collection} "
-                f"({type(exc).__name__}{f' HTTP {status}' if status else ''}); check the KV store status in splunkd.log"
+                f"({reason}); check the KV store status in splunkd.log"
             ) from None
-
-
-def _kv_checkpointer(collection, session_key, app, splunkd_address):
-    from solnlib.modular_input.checkpointer import KVStoreCheckpointer
-
-    return KVStoreCheckpointer(collection, session_key, app, **splunkd_address)
 
 
 class MemoryCheckpointStore:
