@@ -284,7 +284,7 @@ def bench_idle(args):
                     for name, imports in IDLE_FLOORS.items():
                         floor_script = os.path.join(app, "bin", f"bench_idle_{name}.py")
                         with open(floor_script, "w") as out:
-                            out.write(imports + "\n")
+                            out.write(imports.replace("BUNDLE", repr(bundle)) + "\n")
                         commands[name] = splunkd.python_command(PYTHON, floor_script)
 
             def one_run(argv):
@@ -327,9 +327,14 @@ def bench_idle(args):
 
 IDLE_FLOORS = {
     "script": "import import_declare_test; from splunklib import modularinput",
+    # what any input that speaks to the API through urllib3 (requests' engine) pays before its first request
+    "urllib3": "import import_declare_test; from splunklib import modularinput; import ssl, urllib3; "
+               "ssl.create_default_context(cafile=BUNDLE)",
     "imports": "import import_declare_test; from splunklib import modularinput; import onepassword_events_helper",
 }
-IDLE_FLOOR_NAMES = {"script": "the generated script's own imports", "imports": "every import of the input, no run"}
+IDLE_FLOOR_NAMES = {"script": "the generated script's own imports",
+                    "urllib3": "those, urllib3 and one load of the CA bundle",
+                    "imports": "every import of the input, no run"}
 
 
 def bench_rate_limited(args):
