@@ -13,8 +13,7 @@ import traceback
 
 from onepassword_splunk import SplunkEdge
 from onepassword_events import runner
-from onepassword_events.checkpoint import CheckpointError
-from onepassword_events.errors import ConfigurationError, EventsApiError, FeatureNotGrantedError, StopRequested
+from onepassword_events.errors import CollectorError, ConfigurationError, FeatureNotGrantedError, StopRequested
 from onepassword_events.stopping import StopFlag
 from onepassword_events.records import error_fields, log_record, status_counts_text, stream_summary_fields
 from onepassword_events.sinks import ModularInputStream, SplunkXmlSink, whole_writes_stdout
@@ -76,7 +75,7 @@ def collect_input(full_name, item, edge, stream, stop_requested=lambda: False):
             finally:
                 store.close()
         _log_summary(edge, logger, full_name, account_name, index, runs, client)
-    except (EventsApiError, CheckpointError) as exc:
+    except CollectorError as exc:  # the API's, the checkpoints', splunkd's: each says what to do, no traceback
         _log_api_error(logger, exc, "input_failed", input_name, account_name)
     except StopRequested:
         log_record(logger, logging.INFO, "stop_requested", input=input_name, account=account_name,

@@ -93,7 +93,7 @@ class Splunkd:
                 failure = exc
             else:
                 if status < 400:
-                    return json.loads(text) if text.strip() else None
+                    return _json(text, method, path)
                 failure = SplunkdError(f"splunkd answered {method} {path} with HTTP {status}", f"HTTP {status}", status)
                 if status < 500 or wait is None:
                     raise failure
@@ -152,7 +152,7 @@ class Splunkd:
             if exc.status == 404:
                 return None
             raise
-        return {entry["name"]: _fields(entry) for entry in answer.get("entry") or []}
+        return {entry.get("name"): _fields(entry) for entry in _entries(answer)}
 
     def conf_stanza(self, conf_name, stanza):
         """A stanza's fields (encrypted ones still "******"), or None when it does not exist."""
@@ -163,7 +163,7 @@ class Splunkd:
             if exc.status == 404:
                 return None
             raise
-        entries = answer.get("entry") or []
+        entries = _entries(answer)
         return _fields(entries[0]) if entries else None
 
     def decrypted(self, conf_name, stanza, fields):
@@ -184,8 +184,8 @@ class Splunkd:
         """The clear password stored for realm:user, its chunks joined; None when there is none."""
         answer = self.get("storage/passwords", count="-1", search=f"realm={realm}")
         chunks, whole = {}, None
-        for entry in answer.get("entry") or []:
-            content = entry.get("content") or {}
+        for entry in _entries(answer):
+            content = _content(entry)
             if content.get("realm") != realm:
                 continue
             chunk = _CHUNK_NAME.match(entry.get("name", ""))
@@ -203,9 +203,31 @@ class Splunkd:
         return "".join(joined)
 
 
+def _json(text, method, path):
+    if not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        raise SplunkdError(f"splunkd's answer to {method} {path} is not JSON", "answer not JSON") from None
+
+
+def _entries(answer):
+    """The entries of a splunkd listing (dictionaries only): SplunkdError when the answer is not one."""
+    entries = answer.get("entry") if isinstance(answer, dict) else None
+    if not isinstance(entries, list):
+        raise SplunkdError("splunkd's answer is not a listing of entries", "unexpected answer")
+    return [entry for entry in entries if isinstance(entry, dict)]
+
+
+def _content(entry):
+    content = entry.get("content")
+    return content if isinstance(content, dict) else {}
+
+
 def _fields(entry):
     """A stanza's own fields: what splunkd adds about it (eai:*, disabled) left out."""
-    return {key: value for key, value in (entry.get("content") or {}).items()
+    return {key: value for key, value in _content(entry).items()
             if not key.startswith("eai:") and key != "disabled"}
 
 

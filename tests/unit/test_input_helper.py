@@ -119,6 +119,19 @@ def test_proxy_settings_are_used_and_a_bad_proxy_is_explained(splunkd, api):
     assert errors and "proxy port" in errors[0] and api.requests == []
 
 
+def test_a_splunkd_that_cannot_give_the_settings_fails_the_input_in_one_record(splunkd, api, monkeypatch):
+    import onepassword_splunkd
+
+    monkeypatch.setattr(onepassword_splunkd, "RETRY_WAITS", (0, 0, 0))
+    splunkd.set_account("acme", token=api.token)
+    splunkd.fail_requests("conf", times=8, status=503)  # 4 tries for the log level (INFO then), 4 for the account
+    run_input(splunkd, {"account": "acme"})
+    failed = [json.loads(line.split(" | ", 1)[1]) for line in log_lines(splunkd) if '"event":"input_failed"' in line]
+    assert len(failed) == 1 and api.requests == []
+    assert (failed[0]["category"], failed[0]["label"]) == ("configuration", "Configuration Error")
+    assert "HTTP 503" in failed[0]["message"] and "traceback" not in failed[0]
+
+
 def test_sigterm_flag_stops_between_pages(splunkd, api):
     splunkd.set_account("acme", token=api.token)
     api.add("signinattempts", [events.signin(n) for n in range(10)])

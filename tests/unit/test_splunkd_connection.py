@@ -183,6 +183,29 @@ def test_an_endless_answer_is_cut_at_its_size_bound(monkeypatch, no_retry_waits)
     assert caught.value.reason == "answer too large"
 
 
+def _answers(body):
+    def behave(connection):
+        connection.recv(65536)
+        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                           % (len(body), body))
+    return behave
+
+
+@pytest.mark.parametrize("body,reason", [(b"<html>splunkd is starting</html>", "answer not JSON"),
+                                         (b"[" * 100_000, "answer not JSON"),
+                                         (b'["entry"]', "unexpected answer"),
+                                         (b'{"entry": {"name": "x"}}', "unexpected answer")])
+def test_an_answer_that_is_not_a_listing_is_an_error_of_ours_not_a_crash(body, reason, no_retry_waits):
+    server = _Silent(_answers(body))
+    try:
+        with pytest.raises(SplunkdError) as caught:
+            Splunkd(server.url, "the-session-key", ADDON).conf_stanzas(SETTINGS_CONF)
+    finally:
+        server.close()
+    assert caught.value.reason == reason
+    assert "splunkd is starting" not in str(caught.value)  # splunkd's own text stays out
+
+
 def test_the_kv_store_unreachable_is_a_checkpoint_error_naming_the_collection(no_retry_waits):
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
