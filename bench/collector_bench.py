@@ -337,6 +337,44 @@ IDLE_FLOOR_NAMES = {"script": "the generated script's own imports",
                     "imports": "every import of the input, no run"}
 
 
+def bench_kv_saves(args):
+    """One checkpoint save per page into the KV store (the input's store), against the fake
+    splunkd over HTTPS: this build's store over the edge's connection, beside solnlib's
+    checkpointer (the store before 5382f74), in interleaved rounds."""
+    import ssl
+
+    from splunkd_fake import FakeSplunkd
+    from simulator.tls import make_self_signed
+
+    saves, rounds = 200, args.rounds or args.runs + 2
+    print(f"== CPU per KV store checkpoint save (one per page in the input), {saves} saves, splunkd over HTTPS, "
+          f"{rounds} interleaved rounds")
+    with tempfile.TemporaryDirectory() as cert_dir:
+        cert_file, key_file = make_self_signed(cert_dir)
+        splunkd_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        splunkd_tls.load_cert_chain(cert_file, key_file)
+        with FakeSplunkd(tls_context=splunkd_tls) as splunkd:
+            splunkd.install_app(ADDON)
+            env = dict(os.environ, **PYENV)
+            env.pop("PYTHONPATH", None)
+            per_save = {"ours": [], "solnlib": []}
+            for _ in range(rounds):
+                for store in per_save:
+                    result = subprocess.run(
+                        [PYTHON, "-I", "-S", "-X", "pycache_prefix=" + PYCACHE, os.path.join(DRIVERS, "kv_saves.py"),
+                         ADDON, splunkd.url, splunkd.session_key, store, str(saves)],
+                        capture_output=True, env=env, preexec_fn=lambda: pin(COLLECTOR_CPU), timeout=300)
+                    if result.returncode != 0:
+                        raise SystemExit(f"kv_saves.py failed:\n{result.stderr.decode()[-2000:]}")
+                    figures = json.loads(result.stderr.decode().strip().splitlines()[-1])
+                    per_save[store].append(figures["cpu_s"] / saves)
+    ratios = [ours / theirs for ours, theirs in zip(per_save["ours"], per_save["solnlib"])]
+    print(f"  this build: {median_range([c * 1e6 for c in per_save['ours']], '{:.0f}')} µs per save; "
+          f"solnlib's checkpointer: {median_range([c * 1e6 for c in per_save['solnlib']], '{:.0f}')} µs; "
+          f"ratio per round {median_range(ratios, '{:.2f}')}")
+    return per_save
+
+
 def bench_rate_limited(args):
     """The simulator's limiter uses fixed windows from the first request (600 per
     60 s): the collector uses the ceiling fully if every complete window serves
@@ -376,7 +414,7 @@ def main():
     parser.add_argument("--baseline", metavar="ADDON_DIR",
                         help="idle step: a built add-on (output/TA-1password-events of an earlier commit) to run "
                              "in the same interleaved rounds")
-    parser.add_argument("--only", choices=["throughput", "go", "per_request", "memory", "requests", "idle", "rate"], action="append")
+    parser.add_argument("--only", choices=["throughput", "go", "per_request", "memory", "requests", "idle", "kv_saves", "rate"], action="append")
     args = parser.parse_args()
     args.runs = 1 if args.quick else 3
     args.backlog = 20_000 if args.quick else 200_000
@@ -393,7 +431,7 @@ def main():
     print(f"collector: {PYTHON} (pyenv {PYENV['PYENV_VERSION']}) from {ADDON}, CPU {COLLECTOR_CPU}; "
           f"simulator + reader on CPU {SERVER_CPU}")
     steps = {"throughput": bench_throughput, "go": bench_beside_go, "per_request": bench_per_request, "memory": bench_memory, "requests": bench_requests,
-             "idle": bench_idle, "rate": bench_rate_limited}
+             "idle": bench_idle, "kv_saves": bench_kv_saves, "rate": bench_rate_limited}
     for name in args.only or steps:
         steps[name](args)
 

@@ -1035,6 +1035,9 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # the status line and headers, then the body, go out in two writes: with Nagle's algorithm on,
+    # a keep-alive client's delayed ACK held each answer's body back 40 ms
+    disable_nagle_algorithm = True
     server_version = "Splunkd"
     sys_version = ""
     timeout = 60
