@@ -31,6 +31,8 @@ ENCRYPTED = "******"
 _CRED_SEP = "``splunk_cred_sep``"
 _CRED_END = "".join(f"{_CRED_SEP}{c}" for c in "SPLUNK") + _CRED_SEP  # after a password's last chunk
 _CHUNK_NAME = re.compile(rf"(.+){re.escape(_CRED_SEP)}(\d+)")
+_REFUSED = object()  # request(missing=...) not given: a 404 is a SplunkdError like any refusal
+_NOTHING = object()  # request(missing=_NOTHING): what a 404 returns, told apart from any JSON answer
 
 
 class SplunkdError(CollectorError):
@@ -67,15 +69,16 @@ class Splunkd:
         self._lock = threading.Lock()  # one exchange at a time on the one connection
         self._connection = None
 
-    def get(self, path, **query):
+    def get(self, path, missing=_REFUSED, **query):
         """The JSON splunkd answers a GET of path (relative to the namespace unless it starts with /);
-        SplunkdError when it refuses."""
-        return self.request("GET", path, query)
+        `missing` when splunkd answers 404 and it is given; SplunkdError when splunkd refuses."""
+        return self.request("GET", path, query, missing=missing)
 
-    def request(self, method, path, query=None, body=None, form=None):
-        """body: sent as JSON; form: as form fields. Every request the add-on makes is one splunkd
-        treats as repeatable (reads, upserts by key, deletes by key, creating what is missing), so a
-        5xx or a dropped connection is asked again, up to len(RETRY_WAITS) times."""
+    def request(self, method, path, query=None, body=None, form=None, missing=_REFUSED):
+        """body: sent as JSON; form: as form fields; missing: what a 404 returns (by default it raises).
+        Every request the add-on makes is one splunkd treats as repeatable (reads, upserts by key,
+        deletes by key, creating what is missing), so a 5xx or a dropped connection is asked again,
+        up to len(RETRY_WAITS) times."""
         base = path if path.startswith("/") else self._namespace + path
         target = base + "?" + urllib.parse.urlencode(dict(query or {}, output_mode="json"))
         if form is not None:
@@ -88,17 +91,18 @@ class Splunkd:
             try:
                 status, text = self._exchange(method, target, data, content_type)
             except SplunkdError as exc:
-                if wait is None:
-                    raise
                 failure = exc
             else:
                 if status < 400:
                     return _json(text, method, path)
+                if status == 404 and missing is not _REFUSED:
+                    return missing
                 failure = SplunkdError(f"splunkd answered {method} {path} with HTTP {status}", f"HTTP {status}", status)
-                if status < 500 or wait is None:
+                if status < 500:
                     raise failure
+            if wait is None:
+                raise failure
             self._sleep(wait)
-        raise failure  # not reached: the last try raises
 
     def _exchange(self, method, target, data, content_type):
         headers = dict(self._headers)
@@ -114,13 +118,13 @@ class Splunkd:
                     raise SplunkdError(f"splunkd's answer to {method} is larger than {MAX_ANSWER_BYTES} bytes",
                                        "answer too large")
                 if response.will_close:
-                    self.close_connection()
+                    self.close()
                 return response.status, text.decode("utf-8", "replace")
             except (OSError, http.client.HTTPException) as exc:
-                self.close_connection()
+                self.close()
                 raise SplunkdError(f"could not ask splunkd at {self.uri}", _connection_reason(exc)) from None
             except SplunkdError:
-                self.close_connection()
+                self.close()
                 raise
 
     def _connect(self):
@@ -134,35 +138,27 @@ class Splunkd:
             self._connection = http.client.HTTPConnection(self._host, self._port, timeout=CONNECT_AND_READ_SECONDS)
         return self._connection
 
-    def close_connection(self):
+    def close(self):
         connection, self._connection = self._connection, None
         if connection is not None:
             connection.close()
-
-    close = close_connection
 
     # -- conf files and their encrypted fields -------------------------------------------------------
 
     def conf_stanzas(self, conf_name):
         """{stanza: fields} of a conf file as this app sees it (encrypted fields still "******");
         None when splunkd has no such conf file (the add-on's page never saved one)."""
-        try:
-            answer = self.get(f"configs/conf-{urllib.parse.quote(conf_name, safe='')}", count="-1")
-        except SplunkdError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        answer = self.get(f"configs/conf-{urllib.parse.quote(conf_name, safe='')}", missing=_NOTHING, count="-1")
+        if answer is _NOTHING:
+            return None
         return {entry.get("name"): _fields(entry) for entry in _entries(answer)}
 
     def conf_stanza(self, conf_name, stanza):
         """A stanza's fields (encrypted ones still "******"), or None when it does not exist."""
         quoted = urllib.parse.quote(stanza, safe="")
-        try:
-            answer = self.get(f"configs/conf-{urllib.parse.quote(conf_name, safe='')}/{quoted}")
-        except SplunkdError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        answer = self.get(f"configs/conf-{urllib.parse.quote(conf_name, safe='')}/{quoted}", missing=_NOTHING)
+        if answer is _NOTHING:
+            return None
         entries = _entries(answer)
         return _fields(entries[0]) if entries else None
 

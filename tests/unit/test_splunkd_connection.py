@@ -15,7 +15,7 @@ from onepassword_splunk import ACCOUNT_CONF, CHECKPOINT_COLLECTION, SETTINGS_CON
 from onepassword_splunkd import Splunkd, SplunkdError
 from onepassword_events.checkpoint import CheckpointError
 from helpers.tokens import make_token
-from splunkd_fake import ADDON, FakeSplunkd
+from splunkd_fake import ADDON, FakeSplunkd, credential_realm  # the fake's realm, not the module's
 
 
 @pytest.fixture
@@ -67,11 +67,11 @@ def test_a_conf_stanza_read_here_equals_what_solnlib_reads(splunkd):
     token = make_token()
     splunkd.create_conf(ACCOUNT_CONF)  # as the add-on's first saved account does
     manager = conf_manager.ConfManager(splunkd.session_key, ADDON,
-                                       realm=onepassword_splunkd.credential_realm(ADDON, ACCOUNT_CONF))
+                                       realm=credential_realm(ADDON, ACCOUNT_CONF))
     manager.get_conf(ACCOUNT_CONF).update("acme", {"token": token, "region": "eu", "page_size": "100"},
                                           encrypt_keys=["token"])
     theirs = conf_manager.ConfManager(splunkd.session_key, ADDON,
-                                      realm=onepassword_splunkd.credential_realm(ADDON, ACCOUNT_CONF)
+                                      realm=credential_realm(ADDON, ACCOUNT_CONF)
                                       ).get_conf(ACCOUNT_CONF).get("acme")
     ours = SplunkEdge(splunkd.session_key, splunkd.url).read_account("acme")
     assert ours == {key: value for key, value in theirs.items() if not key.startswith("eai:") and key != "disabled"}
@@ -151,7 +151,7 @@ def _answers_without_end(connection):
     connection.recv(65536)
     try:
         connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n")
-        while True:
+        for _ in range(1024):  # 64 MB, far past the client's bound (1 MB here); ends sooner when it closes
             connection.sendall(b" " * 65536)
     except OSError:
         pass

@@ -413,15 +413,12 @@ class KVStoreCheckpointStore:
         """collections.conf declares the collection; create it when splunkd lacks it all the same,
         or every run would collect from the start and fail at its first save."""
         config = "storage/collections/config/"
-        try:
-            self._splunkd.request("GET", config + quote(self._collection, safe=""))
-        except Exception as exc:  # noqa: BLE001 - the connection's error, whatever its type
-            if getattr(exc, "status", None) != 404:
-                raise
+        absent = object()
+        if self._splunkd.request("GET", config + quote(self._collection, safe=""), missing=absent) is absent:
             self._splunkd.request("POST", config, form={"name": self._collection, "field.state": "string"})
 
     def get(self, key):
-        record = self._kv_call("read", lambda: self._record(key))
+        record = self._kv_call("read", lambda: self._splunkd.request("GET", self._record_path(key), missing=None))
         if record is None:
             return None
         try:
@@ -433,28 +430,17 @@ class KVStoreCheckpointStore:
                                   "delete the input's checkpoints (recreate the input) to start again") from None
         return state
 
-    def _record(self, key):
-        try:
-            return self._splunkd.request("GET", f"{self._data}/{quote(key, safe='')}")
-        except Exception as exc:  # noqa: BLE001 - the connection's error, whatever its type
-            if getattr(exc, "status", None) == 404:
-                return None
-            raise
-
     def save(self, key, state_json):
         # the state is kept as a JSON string of the JSON text, as solnlib's checkpointer stored it
         record = {"_key": key, "state": json.dumps(state_json)}
         self._kv_call("write", lambda: self._splunkd.request("POST", f"{self._data}/batch_save", body=[record]))
 
     def delete(self, key):
-        self._kv_call("delete from", lambda: self._record_deleted(key))
+        # a record already gone (404) counts as deleted
+        self._kv_call("delete from", lambda: self._splunkd.request("DELETE", self._record_path(key), missing=None))
 
-    def _record_deleted(self, key):
-        try:
-            self._splunkd.request("DELETE", f"{self._data}/{quote(key, safe='')}")
-        except Exception as exc:  # noqa: BLE001 - the connection's error, whatever its type
-            if getattr(exc, "status", None) != 404:  # already gone
-                raise
+    def _record_path(self, key):
+        return f"{self._data}/{quote(key, safe='')}"
 
     def close(self):
         pass
