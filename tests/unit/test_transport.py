@@ -142,6 +142,21 @@ def test_a_ca_bundle_is_trusted_by_every_client_of_the_process_and_nothing_else(
                 api.fetch_page(path, body)
 
 
+def test_the_default_bundle_is_certifis_and_verification_off_trusts_any_server():
+    """Without a CA bundle the server is verified against the bundle requests' adapter verifies
+    with (certifi's, found without importing certifi); with verification off, a self-signed
+    server answers."""
+    from requests.utils import DEFAULT_CA_BUNDLE_PATH
+
+    from onepassword_events import transport
+    from simulator import EventsApiSimulator
+
+    assert transport._certifi_bundle() == DEFAULT_CA_BUNDLE_PATH
+    with EventsApiSimulator(seed=3, itemusages=5, late_fraction=0, tls=True) as sim, \
+            EventsApiClient(sim.url, sim.token, verify_tls=False, retry=RetryPolicy(max_attempts=1)) as api:
+        assert len(api.fetch_page("/api/v2/itemusages", {"limit": 10, "start_time": "2020-01-01T00:00:00Z"}).items) == 5
+
+
 # -- one connection, kept alive: sent on directly, dropped and reopened as the server says --------
 def test_pages_share_one_kept_alive_connection():
     def behave(conn, request):

@@ -13,7 +13,6 @@ from email.utils import parsedate_to_datetime
 import time
 import re
 
-from requests import exceptions as requests_exceptions
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
 from urllib3.exceptions import ProxyError as Urllib3ProxyError
 from urllib3.exceptions import SSLError as Urllib3SSLError
@@ -89,6 +88,13 @@ def _socks_errors():
     return (socks.ProxyError,) if socks is not None else ()
 
 
+def _requests_errors(*names):
+    """requests' exception classes of these names: none in a process that never
+    imported requests (a request without a proxy does not go through it)."""
+    exceptions = sys.modules.get("requests.exceptions")
+    return tuple(getattr(exceptions, name) for name in names) if exceptions is not None else ()
+
+
 def _reason_of(exc):
     if isinstance(exc, ssl.SSLCertVerificationError):
         return _VERIFY_CODES.get(exc.verify_code, "certificate verification failed")
@@ -115,9 +121,9 @@ def _reason_of(exc):
 
 def _wrapper_reason_of(exc):
     """What a wrapper says when nothing it wraps says more."""
-    if isinstance(exc, (requests_exceptions.SSLError, Urllib3SSLError)):
+    if isinstance(exc, (Urllib3SSLError,) + _requests_errors("SSLError")):
         return "the TLS handshake failed"
-    if isinstance(exc, (requests_exceptions.ConnectTimeout, requests_exceptions.ReadTimeout)):
+    if isinstance(exc, _requests_errors("ConnectTimeout", "ReadTimeout")):
         return TIMED_OUT
     return None
 
@@ -141,7 +147,7 @@ def transport_error(exc, answered, host, proxy, timeouts):
     chain = _chain(exc)
     reason = transport_reason(exc)
     unreachable = reason in UNREACHABLE and not answered
-    if proxy and any(isinstance(e, (requests_exceptions.ProxyError, Urllib3ProxyError) + _socks_errors()) for e in chain):
+    if proxy and any(isinstance(e, (Urllib3ProxyError,) + _requests_errors("ProxyError") + _socks_errors()) for e in chain):
         kind = ProxyUnreachableError if unreachable else ProxyError
         return kind(f"could not reach {host} through the proxy {proxy}; check the proxy's host, port, "
                     "type and credentials on the Proxy tab (or --proxy)", detail=reason)
@@ -151,7 +157,7 @@ def transport_error(exc, answered, host, proxy, timeouts):
     if reason.startswith("certificate") or reason == "the TLS handshake failed":
         return TlsError(f"TLS verification of {host} failed; check the CA bundle setting, "
                         "or the proxy's TLS inspection certificate", detail=reason)
-    connecting = (ConnectTimeoutError, requests_exceptions.ConnectTimeout)
+    connecting = (ConnectTimeoutError,) + _requests_errors("ConnectTimeout")
     if reason == TIMED_OUT and not answered and any(isinstance(e, connecting) for e in chain):
         return TransportError(f"timed out connecting to {host} after {timeouts[0]:g}s", detail=reason)
     if reason == CLOSED:

@@ -1,9 +1,9 @@
 """One HTTP exchange with a deadline: the only code that reaches into urllib3.
 
-requests' transport adapter builds and keeps urllib3's pools (TLS settings,
-proxies); the pools of a
-transport's adapter are subclassed so that every socket their connections open is known here the
-moment it exists: a duplicate of its descriptor is kept, because
+A request goes out on a connection of one of urllib3's pools, built here
+(the TLS settings) or, through a proxy, by requests' transport adapter
+(`adapter.py`). Every pool class is subclassed so that every socket its
+connections open is known here the moment it exists: a duplicate of its descriptor is kept, because
 `http.client` hands the socket of a `Connection: close` or HTTP/1.0 answer to
 the response and forgets it (`HTTPConnection.sock = None`), and because the
 sockets of a SOCKS or CONNECT handshake and of a TLS handshake are never
@@ -22,6 +22,7 @@ decompressed size, and redirects are never followed.
 
 import errno
 import http.client
+import importlib.util
 import os
 import re
 import socket
@@ -31,12 +32,9 @@ import threading
 import time
 import zlib
 
-from requests.adapters import HTTPAdapter
-from requests.models import PreparedRequest, Response
+import urllib.parse
 
-# requests' own HTTPAdapter.send: when something replaced it (the `responses`
-# library of the unit tests, an instrumentation), requests go through it
-_REQUESTS_SEND = HTTPAdapter.send
+import urllib3
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
 # Reads and inflated pieces below glibc's mmap threshold (128 KB): a freed
@@ -153,6 +151,10 @@ class _TrackedPools:
             return
         manager.pool_classes_by_scheme = {scheme: self._subclass(cls) for scheme, cls in classes.items()}
 
+    def pool_class(self, scheme):
+        """urllib3's pool class for `scheme`, its connections tracked."""
+        return self._subclass(urllib3.HTTPSConnectionPool if scheme == "https" else urllib3.HTTPConnectionPool)
+
     def _subclass(self, pool_class):
         if pool_class not in self._subclasses:
             connection_class = _tracked_connection(pool_class.ConnectionCls, self._handle)
@@ -164,7 +166,7 @@ _CONTEXTS = {}
 _CONTEXTS_LOCK = threading.Lock()
 
 
-def _verifying_context(ca_certs, ca_cert_dir):
+def verifying_context(ca_certs, ca_cert_dir):
     """The certificate-verifying SSL context of a CA bundle file or directory,
     loaded once per process and again only when the file changes. Like
     urllib3's own: the host name is matched by urllib3 after the handshake."""
@@ -184,44 +186,6 @@ def _verifying_context(ca_certs, ca_cert_dir):
             _CONTEXTS.clear()  # a bundle that changed is not used again; one or two bundles per process
             _CONTEXTS[key] = context
         return context
-
-
-class _TrackedAdapter(HTTPAdapter):
-    def __init__(self, pools):
-        self._pools = pools
-        super().__init__(pool_connections=1, pool_maxsize=1)
-
-    def init_poolmanager(self, *args, **kwargs):
-        super().init_poolmanager(*args, **kwargs)
-        self._pools.watch(self.poolmanager)
-
-    def proxy_manager_for(self, proxy, **proxy_kwargs):
-        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        self._pools.watch(manager)
-        return manager
-
-    def cert_verify(self, conn, url, verify, cert):
-        super().cert_verify(conn, url, verify, cert)
-        if conn.cert_reqs == "CERT_REQUIRED" and (conn.ca_certs or conn.ca_cert_dir):
-            # urllib3 would load the CA bundle into a new context on every new
-            # connection (tens of ms of CPU for certifi's); one loaded context
-            # per bundle serves every connection of the process
-            conn.conn_kw["ssl_context"] = _verifying_context(conn.ca_certs, conn.ca_cert_dir)
-            conn.ca_certs = conn.ca_cert_dir = None
-
-    def build_response(self, req, resp):
-        # requests' own copies the headers into another case-insensitive
-        # dictionary (urllib3's already is one), guesses a text encoding and
-        # runs the cookie jar over every answer: none of it is used here
-        response = Response()
-        response.status_code = resp.status
-        response.headers = resp.headers
-        response.raw = resp
-        response.reason = resp.reason
-        response.url = req.url
-        response.request = req
-        response.connection = self
-        return response
 
 
 class _Watchdog:
@@ -288,17 +252,17 @@ class _Watchdog:
 class Transport:
     """One keep-alive connection whose every attempt ends by its deadline.
 
-    The connection is one of requests' transport adapter's pools (urllib3's),
-    which makes it: the TLS context, the verified host name, the proxy. Without
-    a proxy, a request is sent on it directly (http.client's request and
-    response, which urllib3's connection is): requests' adapter and urllib3's
-    `urlopen` around it cost, per request, about twice what http.client
-    itself costs (URL parsing and re-encoding, pool-key and timeout objects,
-    proxy look-ups, a second response object and header dictionary) and add
-    nothing for a client that only sends its own requests to one fixed host.
-    Through a proxy (which rewrites the request line or adds its headers per
-    request), and when requests' adapter was replaced, requests go through
-    the adapter. A requests Session is never used: its cookie jars, hooks,
+    Without a proxy, the connection is one of a urllib3 pool built here (the TLS
+    context, the verified host name) and a request is sent on it directly
+    (http.client's request and response, which urllib3's connection is):
+    requests' adapter and urllib3's `urlopen` around it cost, per request, about
+    twice what http.client itself costs (URL parsing and re-encoding, pool-key
+    and timeout objects, proxy look-ups, a second response object and header
+    dictionary) and add nothing for a client that only sends its own requests to
+    one fixed host; and requests is never imported. Through a proxy (which
+    rewrites the request line or adds its headers per request), and when
+    requests' adapter was replaced, requests go through requests' adapter
+    (adapter.py). A requests Session is never used: its cookie jars, hooks,
     environment and settings merges are not wanted either. Environment
     proxies and ~/.netrc are never read (a netrc entry would replace the
     bearer header; the proxy is the admin's explicit setting), and redirects
@@ -313,18 +277,10 @@ class Transport:
         self._headers = dict(headers)
         self._handle = _SocketHandle()
         self._watchdog = _Watchdog(self._handle, stop_requested)
-        self._adapter = _TrackedAdapter(_TrackedPools(self._handle))
+        self._pools = _TrackedPools(self._handle)
+        self._adapter = None  # requests' adapter, made for the first request that goes through it
         self._targets = {}  # URL -> (its pool, its request target), for the direct way
         self._answered = False
-
-    def _prepared(self, method, url, payload, headers):
-        request = PreparedRequest()
-        request.method = method
-        request.url = url
-        request.headers = headers
-        request.body = payload
-        request.hooks = {"response": []}
-        return request
 
     def exchange(self, method, url, payload, deadline):
         """(status, headers, body bytes) of one request, by `deadline` (monotonic).
@@ -340,7 +296,7 @@ class Transport:
         self._answered = False
         self._watchdog.arm(deadline)
         try:
-            if self.proxies or HTTPAdapter.send is not _REQUESTS_SEND:
+            if self.proxies or _adapter_replaced():
                 status, answer_headers, body = self._through_adapter(method, url, payload, headers)
             else:
                 status, answer_headers, body = self._direct(method, url, payload, headers)
@@ -356,24 +312,23 @@ class Transport:
             raise Cut(self._watchdog.fired)
         return status, answer_headers, body
 
-    def _through_adapter(self, method, url, payload, headers):
-        response = self._adapter.send(self._prepared(method, url, payload, headers), stream=True,
-                                      timeout=self.timeout, verify=self.verify, proxies=self.proxies)
+    def _mark_answered(self):
         self._answered = True
-        try:
-            raw = response.raw
-            body = read_body(lambda size: raw.read(size, decode_content=False), response.headers,
-                             self.max_body_bytes)
-        finally:
-            response.close()
-        return response.status_code, response.headers, body
+
+    def _through_adapter(self, method, url, payload, headers):
+        if self._adapter is None:
+            from .adapter import TrackedAdapter
+
+            self._adapter = TrackedAdapter(self._pools)
+        return self._adapter.exchange(method, url, payload, headers, self.timeout, self.verify, self.proxies,
+                                      self.max_body_bytes, self._mark_answered)
 
     def _direct(self, method, url, payload, headers):
         """The exchange on the pool's connection, as urllib3's `urlopen` does it
         for a request without proxy, retries or redirects."""
         target = self._targets.get(url)
         if target is None:
-            target = self._targets[url] = self._target(method, url, payload, headers)
+            target = self._targets[url] = self._target(url)
         pool, path = target
         connection = pool._get_conn()  # a kept-alive connection unless the server dropped it, else a new one
         answer = None
@@ -407,15 +362,24 @@ class Transport:
         pool._put_conn(connection)
         return answer.status, answer_headers, body
 
-    def _target(self, method, url, payload, headers):
-        """The pool of `url` (made by requests' adapter, with its TLS settings)
-        and the request target to send."""
-        request = self._prepared(method, url, payload, headers)
-        pool = self._adapter.get_connection_with_tls_context(request, self.verify, proxies=self.proxies)
-        self._adapter.cert_verify(pool, url, self.verify, None)
-        path = request.path_url
+    def _target(self, url):
+        """The pool of `url` and the request target to send. The pool is set up
+        as requests' adapter sets up its own: one connection, verified against
+        the CA bundle file (`verify` its path) or certifi's (`verify` True), or
+        not verified (`verify` False)."""
+        parts = urllib.parse.urlsplit(url)
+        path = (parts.path or "/") + ("?" + parts.query if parts.query else "")
         if not _PLAIN_TARGET.fullmatch(path):
             raise http.client.InvalidURL(f"the request target {path!r} is not plain")
+        scheme = parts.scheme.lower()
+        settings = {}
+        if scheme == "https":
+            if self.verify is False:
+                settings["cert_reqs"] = "CERT_NONE"
+            else:
+                context = verifying_context(_certifi_bundle() if self.verify is True else self.verify, None)
+                settings.update(cert_reqs="CERT_REQUIRED", ssl_context=context)
+        pool = self._pools.pool_class(scheme)(parts.hostname, parts.port, maxsize=1, block=False, **settings)
         return pool, path
 
     def abort(self):
@@ -423,9 +387,31 @@ class Transport:
 
     def close(self):
         self._watchdog.close()
-        self._adapter.close()
+        if self._adapter is not None:
+            self._adapter.close()
+        for pool, _ in self._targets.values():
+            pool.close()
         self._handle.close()
         self._targets.clear()
+
+
+def _adapter_replaced():
+    if "requests.adapters" not in sys.modules:  # nothing replaced what this process never imported
+        return False
+    from .adapter import adapter_replaced
+
+    return adapter_replaced()
+
+
+def _certifi_bundle():
+    """certifi's CA bundle, as requests verifies with by default. Found beside
+    its module rather than by importing it: certifi.where() imports
+    importlib.resources (about 7 ms of CPU) for a file that, in the add-on's
+    lib/, is always a plain file."""
+    spec = importlib.util.find_spec("certifi")
+    if spec is None or not spec.origin:
+        raise OSError(errno.ENOENT, "certifi's CA bundle is not installed")
+    return os.path.join(os.path.dirname(spec.origin), "cacert.pem")
 
 
 # errnos of sending a request to a server that already answered and closed (as urllib3 allows)
