@@ -11,6 +11,7 @@ import logging
 import time
 import traceback
 
+import onepassword_logfile
 from onepassword_splunk import SplunkEdge
 from onepassword_events import runner
 from onepassword_events.errors import CollectorError, ConfigurationError, FeatureNotGrantedError, StopRequested
@@ -50,11 +51,9 @@ def collect_input(full_name, item, edge, stream, stop_requested=lambda: False):
     """Run one input stanza: one account, its event types, until caught up.
 
     edge: where the configuration, the checkpoints and the log come from (onepassword_splunk)."""
-    from solnlib import log
-
     input_name = full_name.split("://", 1)[-1]
     logger = edge.input_logger(input_name)
-    log.modular_input_start(logger, input_name)
+    onepassword_logfile.input_started(logger, input_name)
     account_name = item.get("account")
     index = item.get("index") or "default"
     try:
@@ -84,7 +83,7 @@ def collect_input(full_name, item, edge, stream, stop_requested=lambda: False):
         log_record(logger, logging.ERROR, "input_failed", input=input_name, account=account_name,
                    **error_fields(exc), traceback=traceback.format_exc())
     finally:
-        log.modular_input_end(logger, input_name)
+        onepassword_logfile.input_ended(logger, input_name)
 
 
 def _run_streams(client, store, sink, item, input_name, account_name, logger, stop_requested):

@@ -1,9 +1,9 @@
 """The Splunk edge: what the add-on asks splunkd, through one session.
 
-Thin on purpose: everything in SplunkEdge is a call into solnlib, so the collector
-core stays testable without Splunk. The entry points (the input's stream_events,
-the REST handlers) build one edge from the session splunkd hands them and pass it
-on. LocalEdge answers the same questions without splunkd (the account and proxy
+Thin on purpose: SplunkEdge only asks splunkd (onepassword_splunkd) and opens log
+files (onepassword_logfile), so the collector core stays testable without Splunk.
+The entry points (the input's stream_events, the REST handlers) build one edge from
+the session splunkd hands them and pass it on. LocalEdge answers the same questions without splunkd (the account and proxy
 handed in, checkpoint files): the troubleshooting CLI's settings, and a way to run
 the input's own code outside Splunk.
 """
@@ -61,9 +61,9 @@ class SplunkEdge:
         return {"scheme": uri.scheme, "host": uri.hostname, "port": uri.port}
 
     def logger_for_input(self, input_name):
-        from solnlib import log
+        from onepassword_logfile import file_logger
 
-        return log.Logs().get_logger(f"{REST_ROOT}_{input_name}")
+        return file_logger(f"{REST_ROOT}_{input_name}")
 
     def input_logger(self, input_name):
         """The input's log file, at the level set on the Logging tab."""
@@ -118,9 +118,9 @@ class SplunkEdge:
 
     def events_ingested(self, logger, full_name, sourcetype, count, index, account):
         """The line Splunk's monitoring dashboards count ingested events by."""
-        from solnlib import log
+        from onepassword_logfile import events_ingested
 
-        log.events_ingested(logger, full_name, sourcetype, count, index, account=account)
+        events_ingested(logger, full_name, sourcetype, count, index, account)
 
     def rest_client(self):
         """A splunkd REST client acting as this session's user."""
