@@ -167,6 +167,20 @@ def test_pages_share_one_kept_alive_connection():
     assert cursors == ["C%d" % n for n in range(1, 11)] and server.connections == 1
 
 
+def test_every_path_of_the_host_shares_the_one_kept_alive_connection():
+    def behave(conn, request):
+        if request.path.endswith("/introspect"):
+            conn.sendall(response(200, '{"uuid":"T","issued_at":"2026-01-01T00:00:00Z","features":["auditevents"]}'))
+        else:
+            conn.sendall(response(200, page("C%d" % len(server.requests), [])))
+
+    with HostileServer(behave) as server, client(server) as api:
+        api.introspect()
+        api.fetch_page(PATH, {"cursor": "x"})
+        api.fetch_page("/api/v2/itemusages", {"cursor": "x"})
+    assert server.paths() == ["/api/v2/auth/introspect", PATH, "/api/v2/itemusages"] and server.connections == 1
+
+
 def test_an_answer_that_closes_its_connection_is_whole_and_the_next_request_opens_another():
     def behave(conn, request):
         body = page("C%d" % len(server.requests), []).encode()

@@ -3,11 +3,12 @@
 A request goes out on a connection of one of urllib3's pools, built here
 (the TLS settings) or, through a proxy, by requests' transport adapter
 (`adapter.py`). Every pool class is subclassed so that every socket its
-connections open is known here the moment it exists: a duplicate of its descriptor is kept, because
-`http.client` hands the socket of a `Connection: close` or HTTP/1.0 answer to
-the response and forgets it (`HTTPConnection.sock = None`), and because the
-sockets of a SOCKS or CONNECT handshake and of a TLS handshake are never
-reachable from outside until the handshake ends. Shutting the duplicate down
+connections open is known here the moment it exists: a duplicate of its
+descriptor is kept, because `http.client` hands the socket of a
+`Connection: close` or HTTP/1.0 answer to the response and forgets it
+(`HTTPConnection.sock = None`), and because the sockets of a SOCKS or CONNECT
+handshake and of a TLS handshake are never reachable from outside until the
+handshake ends. Shutting the duplicate down
 ends every read on the socket, whoever holds it.
 
 A watchdog thread per transport does that once the armed deadline passes or a
@@ -30,9 +31,8 @@ import ssl
 import sys
 import threading
 import time
-import zlib
-
 import urllib.parse
+import zlib
 
 import urllib3
 
@@ -280,6 +280,7 @@ class Transport:
         self._pools = _TrackedPools(self._handle)
         self._adapter = None  # requests' adapter, made for the first request that goes through it
         self._targets = {}  # URL -> (its pool, its request target), for the direct way
+        self._origins = {}  # (scheme, host, port) -> its pool, for the direct way
         self._answered = False
 
     def exchange(self, method, url, payload, deadline):
@@ -371,15 +372,19 @@ class Transport:
         path = (parts.path or "/") + ("?" + parts.query if parts.query else "")
         if not _PLAIN_TARGET.fullmatch(path):
             raise http.client.InvalidURL(f"the request target {path!r} is not plain")
-        scheme = parts.scheme.lower()
-        settings = {}
-        if scheme == "https":
-            if self.verify is False:
-                settings["cert_reqs"] = "CERT_NONE"
-            else:
-                context = verifying_context(_certifi_bundle() if self.verify is True else self.verify, None)
-                settings.update(cert_reqs="CERT_REQUIRED", ssl_context=context)
-        pool = self._pools.pool_class(scheme)(parts.hostname, parts.port, maxsize=1, block=False, **settings)
+        origin = (parts.scheme.lower(), parts.hostname, parts.port)
+        pool = self._origins.get(origin)  # one pool, one kept-alive connection, for every path of a host
+        if pool is None:
+            scheme, host, port = origin
+            settings = {}
+            if scheme == "https":
+                if self.verify is False:
+                    settings["cert_reqs"] = "CERT_NONE"
+                else:
+                    context = verifying_context(_certifi_bundle() if self.verify is True else self.verify, None)
+                    settings.update(cert_reqs="CERT_REQUIRED", ssl_context=context)
+            pool = self._origins[origin] = self._pools.pool_class(scheme)(host, port, maxsize=1, block=False,
+                                                                          **settings)
         return pool, path
 
     def abort(self):
@@ -389,10 +394,11 @@ class Transport:
         self._watchdog.close()
         if self._adapter is not None:
             self._adapter.close()
-        for pool, _ in self._targets.values():
+        for pool in self._origins.values():
             pool.close()
         self._handle.close()
         self._targets.clear()
+        self._origins.clear()
 
 
 def _adapter_replaced():
