@@ -3,9 +3,9 @@
 Thin on purpose: SplunkEdge only asks splunkd (onepassword_splunkd) and opens log
 files (onepassword_logfile), so the collector core stays testable without Splunk.
 The entry points (the input's stream_events, the REST handlers) build one edge from
-the session splunkd hands them and pass it on. LocalEdge answers the same questions without splunkd (the account and proxy
-handed in, checkpoint files): the troubleshooting CLI's settings, and a way to run
-the input's own code outside Splunk.
+the session splunkd hands them and pass it on. LocalEdge answers the same questions
+without splunkd (the account and proxy handed in, checkpoint files): the
+troubleshooting CLI's settings, and a way to run the input's own code outside Splunk.
 """
 
 from onepassword_events import ADDON_NAME

@@ -147,7 +147,8 @@ def transport_error(exc, answered, host, proxy, timeouts):
     chain = _chain(exc)
     reason = transport_reason(exc)
     unreachable = reason in UNREACHABLE and not answered
-    if proxy and any(isinstance(e, (Urllib3ProxyError,) + _requests_errors("ProxyError") + _socks_errors()) for e in chain):
+    proxy_errors = (Urllib3ProxyError,) + _requests_errors("ProxyError") + _socks_errors()
+    if proxy and any(isinstance(e, proxy_errors) for e in chain):
         kind = ProxyUnreachableError if unreachable else ProxyError
         return kind(f"could not reach {host} through the proxy {proxy}; check the proxy's host, port, "
                     "type and credentials on the Proxy tab (or --proxy)", detail=reason)
