@@ -17,6 +17,7 @@ state is json.dumps of what the add-on saved (modular_input.checkpointer.KVStore
 import http.client
 import json
 import re
+import socket
 import ssl
 import threading
 import time
@@ -229,7 +230,7 @@ def _fields(entry):
 
 def _connection_reason(exc):
     """What happened to the connection, in our words (the type decides, never its text)."""
-    if isinstance(exc, TimeoutError) or type(exc).__name__ == "timeout":
+    if isinstance(exc, (TimeoutError, socket.timeout)):  # one class from Python 3.10 on, two on 3.9
         return f"no answer within {CONNECT_AND_READ_SECONDS} s"
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused"
